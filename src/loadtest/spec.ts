@@ -1,0 +1,142 @@
+/**
+ * The LoadTest resource as TypeScript types plus a zod schema that mirrors the CRD's OpenAPI schema and CEL
+ * rules (crds/loadtest.yaml). The CRD is what Kubernetes enforces; this schema gives the same answers to
+ * users who run a LoadTest without a cluster (`loadtest-operator run --local`) and to the typed client.
+ */
+import { z } from 'zod';
+
+export const LOADTEST_GROUP = 'example.org';
+export const LOADTEST_VERSION = 'v1';
+export const LOADTEST_PLURAL = 'loadtests';
+export const LOADTEST_KIND = 'LoadTest';
+export const LOADTEST_API_VERSION = `${LOADTEST_GROUP}/${LOADTEST_VERSION}`;
+
+export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
+export type HttpMethod = (typeof HTTP_METHODS)[number];
+
+/** Go-style durations as Kubernetes users write them: "500ms", "10s", "1m30s". */
+export const DURATION_PATTERN = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
+const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+/** A status code ("200") or class ("2xx"). */
+const STATUS_MATCHER = /^[1-5]([0-9]{2}|xx)$/;
+/** "p99 < 250ms", "errorRate < 1%", "rps > 1000". */
+export const THRESHOLD_PATTERN =
+  /^\s*(p50|p90|p95|p99|p99\.9|max|mean|errorRate|rps)\s*(<=|>=|<|>)\s*([0-9]+(\.[0-9]+)?)\s*(ms|s|us|%)?\s*$/;
+
+export const testSpecSchema = z
+  .object({
+    method: z.enum(HTTP_METHODS, { message: `method must be one of ${HTTP_METHODS.join(', ')}` }).default('GET'),
+    serviceName: z
+      .string()
+      .max(63)
+      .regex(DNS_LABEL, 'serviceName must be a DNS label (lower-case letters, digits and "-")')
+      .optional(),
+    port: z.number().int().min(1).max(65535).default(80),
+    path: z.string().startsWith('/', 'path must start with "/"').default('/'),
+    url: z
+      .string()
+      .regex(/^https?:\/\/[^/\s]+(\/\S*)?$/, 'url must be an absolute http:// or https:// URL')
+      .optional(),
+    repeat: z.number().int().min(1, 'repeat must be at least 1').optional(),
+    duration: z.string().regex(DURATION_PATTERN, 'duration must look like "30s", "500ms" or "2m"').optional(),
+    connections: z.number().int().min(1).max(10000).optional(),
+    rate: z.number().positive().optional(),
+    headers: z.record(z.string(), z.string()).optional(),
+    body: z.string().optional(),
+    timeout: z.string().regex(DURATION_PATTERN, 'timeout must look like "10s" or "500ms"').optional(),
+    expectStatus: z.array(z.string().regex(STATUS_MATCHER, 'expectStatus entries look like "200" or "2xx"')).optional(),
+    pipelining: z.number().int().min(1).max(256).optional(),
+  })
+  .superRefine((test, ctx) => {
+    if ((test.serviceName === undefined) === (test.url === undefined)) {
+      ctx.addIssue({ code: 'custom', message: 'set exactly one of test.serviceName and test.url' });
+    }
+    if (test.repeat !== undefined && test.duration !== undefined) {
+      ctx.addIssue({ code: 'custom', message: 'set at most one of test.repeat and test.duration' });
+    }
+  });
+
+export const loadTestSpecSchema = z.object({
+  replicas: z
+    .number({ message: 'replicas must be a number between 1 and 1000' })
+    .int()
+    .min(1, 'replicas must be at least 1')
+    .max(1000, 'replicas must be at most 1000'),
+  test: testSpecSchema,
+  thresholds: z
+    .array(z.string().regex(THRESHOLD_PATTERN, 'thresholds look like "p99 < 250ms", "errorRate < 1%" or "rps > 1000"'))
+    .optional(),
+});
+
+export type TestSpec = z.infer<typeof testSpecSchema>;
+export type LoadTestSpec = z.infer<typeof loadTestSpecSchema>;
+
+export type LoadTestState = 'pending' | 'executing' | 'finished' | 'failed';
+
+/** Merged results of every runner of one run (see src/runner/merge.ts). */
+export interface LoadTestResults {
+  requests: number;
+  completed: number;
+  errors: number;
+  dropped: number;
+  errorRate: number;
+  rps: number;
+  statusCodes: Record<string, number>;
+  errorsByKind: Record<string, number>;
+  bytesRead: number;
+  /** Latency in milliseconds from the intended send time (equals service time in the closed model). */
+  latencyMs: { p50: number; p90: number; p95: number; p99: number; p999: number; max: number; mean: number };
+  /** Service time in ms (from the actual send); only differs from latencyMs in the open model. */
+  serviceTimeMs?: { p50: number; p90: number; p95: number; p99: number; p999: number; max: number; mean: number };
+  startTime: string;
+  endTime: string;
+  pipelining?: number;
+}
+
+export interface ThresholdResult {
+  threshold: string;
+  actual: number;
+  passed: boolean;
+}
+
+export interface LoadTestStatus {
+  state?: LoadTestState;
+  children?: string[];
+  observedGeneration?: number;
+  startTime?: string;
+  completionTime?: string;
+  message?: string;
+  results?: LoadTestResults;
+  thresholds?: ThresholdResult[];
+  /** requests/s and p99 pre-formatted for printer columns. */
+  rps?: string;
+  p99?: string;
+}
+
+export interface LoadTestMetadata {
+  name: string;
+  namespace: string;
+  uid: string;
+  generation: number;
+  resourceVersion?: string;
+}
+
+export interface LoadTest {
+  apiVersion: typeof LOADTEST_API_VERSION;
+  kind: typeof LOADTEST_KIND;
+  metadata: LoadTestMetadata & { deletionTimestamp?: string; labels?: Record<string, string> };
+  spec: LoadTestSpec;
+  status?: LoadTestStatus;
+}
+
+/** Validates a spec the way the CRD does; returns one line per problem, empty when valid. */
+export function validateLoadTestSpec(spec: unknown): { spec?: LoadTestSpec; problems: string[] } {
+  const parsed = loadTestSpecSchema.safeParse(spec);
+  if (parsed.success) return { spec: parsed.data, problems: [] };
+  return {
+    problems: parsed.error.issues.map((issue) => {
+      const where = issue.path.length > 0 ? `spec.${issue.path.join('.')}: ` : 'spec: ';
+      return where + issue.message;
+    }),
+  };
+}

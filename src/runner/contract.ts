@@ -1,0 +1,139 @@
+/**
+ * The contract between the operator and the runner it starts in every runner pod (or local process):
+ * the command-line flags the operator passes, the JSON summary the runner writes back, and its exit codes.
+ * Both sides import this module so they cannot drift apart.
+ */
+import type { TestSpec } from '../loadtest/spec.js';
+
+/** Exit codes of `loadtest-operator runner`. */
+export const RUNNER_EXIT = {
+  /** Every request got an accepted status. */
+  ok: 0,
+  /** The run completed but some requests failed (errors or unexpected statuses). */
+  requestsFailed: 1,
+  /** Bad flags: nothing was sent. */
+  usage: 2,
+} as const;
+
+/** Where Kubernetes reads the termination message from by default. */
+export const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
+/** Kubernetes truncates termination messages beyond this many bytes. */
+export const TERMINATION_MESSAGE_LIMIT = 4096;
+
+/** What one runner is asked to do. Mirrors `spec.test`, with the target resolved to a URL. */
+export interface RunnerOptions {
+  url: string;
+  method: string;
+  headers?: Record<string, string>;
+  body?: string;
+  /** Requests to send in total (closed model: the seed's `repeat`). */
+  requests?: number;
+  /** Run length in ms, when `requests` is not set. */
+  durationMs?: number;
+  /** Concurrent connections. Default 1. */
+  connections?: number;
+  /** Requests per second (open model); unset = closed model. */
+  rate?: number;
+  /** Per-request timeout in ms. Default 10 000. */
+  timeoutMs?: number;
+  /** Accepted statuses: codes ("200") or classes ("2xx"). Default 2xx and 3xx. */
+  expectStatus?: string[];
+  /** Requests in flight per connection. Default 1 (no pipelining). */
+  pipelining?: number;
+  /** Wall-clock time (epoch ms) at which to start sending, so that all replicas start together. */
+  startAtMs?: number;
+  /**
+   * A file in Downward API format (`key="value"` lines, e.g. the pod's annotations) that the runner watches
+   * until it holds START_AT_ANNOTATION; the operator sets that annotation once every runner pod is running.
+   * The runner gives up waiting after START_AT_WAIT_LIMIT_MS and starts anyway, saying so on stderr.
+   */
+  startAtFile?: string;
+}
+
+/** Pod annotation holding the synchronized start time (epoch ms) of every runner of one run. */
+export const START_AT_ANNOTATION = 'loadtest.example.org/start-at';
+/** Where runner pods mount their annotations (a downwardAPI volume). */
+export const POD_ANNOTATIONS_FILE = '/etc/loadtest/podinfo/annotations';
+export const START_AT_WAIT_LIMIT_MS = 5 * 60_000;
+
+/**
+ * The compact JSON a runner reports. Histograms are HdrHistogram compressed base64 strings (hdr-histogram-js
+ * `encodeIntoCompressedBase64`), recorded in microseconds.
+ */
+export interface RunnerSummary {
+  /** Format version, bumped on incompatible change. */
+  v: 1;
+  /** Requests sent (written to a socket). */
+  sent: number;
+  /** Requests that got a complete response (any status). */
+  completed: number;
+  /** Requests whose response status was not accepted, plus requests that got no response. */
+  failed: number;
+  /** Open model: requests that could not be sent at their intended time. */
+  dropped: number;
+  /** Status code → count. */
+  status: Record<string, number>;
+  /** Error kind (refused, timeout, reset, dns, other) → count. */
+  errors: Record<string, number>;
+  bytesRead: number;
+  /** Epoch ms of the first send and of the last completion. */
+  start: number;
+  end: number;
+  /** Latency from the intended send time, µs, compressed. */
+  latency: string;
+  /** Service time (from the actual send), µs, compressed; present in the open model only. */
+  service?: string;
+  pipelining?: number;
+  /** Set when the summary had to be shortened to fit the termination message. */
+  truncated?: boolean;
+}
+
+/** Parses a Go-style duration ("1m30s", "500ms") into milliseconds. */
+export function parseDurationMs(text: string): number {
+  const part = /([0-9]+(?:\.[0-9]+)?)(ms|us|s|m|h)/g;
+  const unitMs: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+  let total = 0;
+  let consumed = 0;
+  for (const match of text.matchAll(part)) {
+    total += Number(match[1]) * (unitMs[match[2] ?? 's'] ?? 0);
+    consumed += match[0].length;
+  }
+  if (consumed !== text.length || consumed === 0) throw new Error(`invalid duration "${text}"`);
+  return total;
+}
+
+/** Builds the runner's options from a LoadTest's `spec.test`, resolving a service target inside a namespace. */
+export function runnerOptionsFromTest(test: TestSpec, namespace: string): RunnerOptions {
+  const url = test.url ?? `http://${test.serviceName}.${namespace}.svc:${test.port}${test.path}`;
+  return {
+    url,
+    method: test.method,
+    headers: test.headers,
+    body: test.body,
+    requests: test.duration === undefined ? (test.repeat ?? 1) : undefined,
+    durationMs: test.duration === undefined ? undefined : parseDurationMs(test.duration),
+    connections: test.connections,
+    rate: test.rate,
+    timeoutMs: test.timeout === undefined ? undefined : parseDurationMs(test.timeout),
+    expectStatus: test.expectStatus,
+    pipelining: test.pipelining,
+  };
+}
+
+/** Turns runner options into `loadtest-operator runner` flags (the pod's args). */
+export function runnerArgs(options: RunnerOptions, output: { summaryFile?: string } = {}): string[] {
+  const args = ['runner', '--url', options.url, '--method', options.method];
+  for (const [name, value] of Object.entries(options.headers ?? {})) args.push('--header', `${name}: ${value}`);
+  if (options.body !== undefined) args.push('--body', options.body);
+  if (options.requests !== undefined) args.push('--requests', String(options.requests));
+  if (options.durationMs !== undefined) args.push('--duration', `${options.durationMs}ms`);
+  if (options.connections !== undefined) args.push('--connections', String(options.connections));
+  if (options.rate !== undefined) args.push('--rate', String(options.rate));
+  if (options.timeoutMs !== undefined) args.push('--timeout', `${options.timeoutMs}ms`);
+  if (options.expectStatus !== undefined) args.push('--expect-status', options.expectStatus.join(','));
+  if (options.pipelining !== undefined) args.push('--pipelining', String(options.pipelining));
+  if (options.startAtMs !== undefined) args.push('--start-at', String(options.startAtMs));
+  if (options.startAtFile !== undefined) args.push('--start-at-file', options.startAtFile);
+  if (output.summaryFile !== undefined) args.push('--summary-file', output.summaryFile);
+  return args;
+}
