@@ -1,0 +1,65 @@
+/**
+ * The one module that talks to the Kubernetes API. Everything else receives these clients (or fakes of their
+ * interfaces in tests) and never imports @kubernetes/client-node itself.
+ */
+import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
+import { ResilientInformer, type InformerOptions } from './informer.js';
+import { KubernetesEvents, type EventClient } from './events.js';
+import { KubernetesLoadTests, LOADTESTS_PATH, type LoadTestClient, type LoadTestObject } from './loadtests.js';
+import { KubernetesPods, type PodClient } from './pods.js';
+import { KubernetesServices, type ServiceClient } from './services.js';
+import { RUNNER_SELECTOR } from './labels.js';
+
+export { loadKubeConfig } from './config.js';
+export * from './errors.js';
+export * from './labels.js';
+export type { EventClient, LoadTestClient, LoadTestObject, PodClient, ServiceClient };
+export type { LoadTestList, LoadTestStatusPatch } from './loadtests.js';
+export { ResilientInformer, WatchStalledError, type InformerOptions } from './informer.js';
+
+export interface Kubernetes {
+  config: KubeConfig;
+  loadTests: LoadTestClient;
+  pods: PodClient;
+  services: ServiceClient;
+  events: EventClient;
+}
+
+export function createKubernetes(config: KubeConfig): Kubernetes {
+  return {
+    config,
+    loadTests: new KubernetesLoadTests(config),
+    pods: new KubernetesPods(config),
+    services: new KubernetesServices(config),
+    events: new KubernetesEvents(config),
+  };
+}
+
+/** Every LoadTest in every namespace, kept current: what the watcher reconciles. */
+export function loadTestInformer(kube: Kubernetes, options?: InformerOptions): ResilientInformer<LoadTestObject> {
+  return new ResilientInformer<LoadTestObject>(
+    kube.config,
+    { path: LOADTESTS_PATH, list: () => kube.loadTests.list() },
+    options,
+  );
+}
+
+/**
+ * Every runner pod in every namespace, kept current: the one informer a worker shares between all the
+ * activities that wait on runners, so waiting costs no API call per check.
+ */
+export function runnerPodInformer(kube: Kubernetes, options?: InformerOptions): ResilientInformer<V1Pod> {
+  const core = kube.config.makeApiClient(CoreV1Api);
+  return new ResilientInformer<V1Pod>(
+    kube.config,
+    {
+      path: '/api/v1/pods',
+      labelSelector: RUNNER_SELECTOR,
+      list: async () => {
+        const list = await core.listPodForAllNamespaces({ labelSelector: RUNNER_SELECTOR });
+        return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
+      },
+    },
+    options,
+  );
+}
