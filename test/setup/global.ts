@@ -1,0 +1,31 @@
+/**
+ * Mocha global fixtures: bring the test bed up once for the whole suite and down afterwards, then check that
+ * none of its processes is left. Tests find it through process.env (KUBECONFIG, TEMPORAL_ADDRESS, ...).
+ * A test bed already started by `npm run testbed -- up` is reused and left running.
+ */
+import { defaultStateDir, readTestbedEnv, isAlive } from '../testbed/state.js';
+import { testbedDown, testbedProcesses, testbedUp } from '../testbed/lifecycle.js';
+
+const stateDir = defaultStateDir();
+let startedHere = false;
+
+export async function mochaGlobalSetup(): Promise<void> {
+  const existing = readTestbedEnv(stateDir);
+  startedHere = existing === undefined || !isAlive(Number(existing.TESTBED_PID));
+  const started = Date.now();
+  const env = await testbedUp(stateDir, { parentPid: process.pid });
+  if (startedHere) console.log(`  test bed up in ${((Date.now() - started) / 1000).toFixed(1)} s (${stateDir})`);
+  Object.assign(process.env, env);
+  // Ctrl-C: stop the test bed before exiting (the supervisor also stops itself once we are gone).
+  process.once('SIGINT', () => void testbedDown(stateDir).finally(() => process.exit(130)));
+}
+
+export async function mochaGlobalTeardown(): Promise<void> {
+  if (!startedHere) return;
+  await testbedDown(stateDir);
+  const leftovers = testbedProcesses(stateDir);
+  if (leftovers.length > 0) {
+    const list = leftovers.map((p) => `${p.pid} ${p.command.slice(0, 100)}`).join('\n  ');
+    throw new Error(`test bed processes left running after teardown:\n  ${list}`);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * `npm run testbed -- up|down|status`: a local Kubernetes control plane, node agent and Temporal dev server.
+ */
+import { defaultStateDir, readTestbedEnv, isAlive } from './state.js';
+import { testbedDown, testbedProcesses, testbedUp } from './lifecycle.js';
+
+const command = process.argv[2] ?? 'status';
+const stateDir = defaultStateDir();
+
+function printExports(env: Record<string, string>): void {
+  console.log(`export KUBECONFIG=${env.KUBECONFIG}`);
+  console.log(`export TEMPORAL_ADDRESS=${env.TEMPORAL_ADDRESS}`);
+  console.log(`export TEMPORAL_NAMESPACE=${env.TEMPORAL_NAMESPACE}`);
+  console.log(`# Temporal Web UI: ${env.TEMPORAL_UI_URL}`);
+}
+
+switch (command) {
+  case 'up': {
+    const started = Date.now();
+    console.error(`starting the test bed in ${stateDir} (first run builds kube-apiserver: 5–25 min)...`);
+    const env = await testbedUp(stateDir).catch((error: Error) => {
+      console.error(`test bed failed to start: ${error.message}`);
+      process.exit(1);
+    });
+    console.error(`test bed up in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    printExports({ ...env });
+    break;
+  }
+  case 'down':
+    await testbedDown(stateDir);
+    console.error('test bed stopped');
+    break;
+  case 'status': {
+    const env = readTestbedEnv(stateDir);
+    if (env === undefined || !isAlive(Number(env.TESTBED_PID))) {
+      console.log('test bed: down');
+      process.exitCode = 3;
+    } else {
+      console.log(`test bed: up (supervisor pid ${env.TESTBED_PID}, state ${stateDir})`);
+      for (const p of testbedProcesses(stateDir)) console.log(`  ${p.pid}\t${p.command.slice(0, 110)}`);
+      printExports({ ...env });
+    }
+    break;
+  }
+  default:
+    console.error(`usage: npm run testbed -- up|down|status (got "${command}")`);
+    process.exitCode = 2;
+}
