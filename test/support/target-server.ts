@@ -5,6 +5,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { apply } from './kubectl.js';
+import { NODE_IP } from '../testbed/node-agent.js';
 
 export interface TargetServer {
   port: number;
@@ -37,7 +38,10 @@ export async function startTargetServer(
   };
 }
 
-/** Creates Service `name` (port `servicePort`) in `namespace` whose only endpoint is 127.0.0.1:`targetPort`. */
+/**
+ * Creates Service `name` (port `servicePort`) in `namespace` whose only endpoint is this host at `targetPort`
+ * (the node's address, which the test bed's service proxy maps to 127.0.0.1).
+ */
 export async function exposeAsService(
   name: string,
   namespace: string,
@@ -57,7 +61,7 @@ export async function exposeAsService(
       metadata: { name: `${name}-local`, namespace, labels: { 'kubernetes.io/service-name': name } },
       addressType: 'IPv4',
       ports: [{ name: 'http', port: targetPort, protocol: 'TCP' }],
-      endpoints: [{ addresses: ['127.0.0.1'], conditions: { ready: true } }],
+      endpoints: [{ addresses: [NODE_IP], conditions: { ready: true } }],
     },
   );
 }

@@ -21,6 +21,12 @@ import { dirname, join } from 'node:path';
 import { TESTBED_MARKER } from './state.js';
 
 export const NODE_NAME = 'testbed-node';
+/**
+ * The node's InternalIP. EndpointSlices may not hold loopback addresses, so host-network endpoints on this node
+ * use this address (TEST-NET-1, reserved for documentation, never routed) and the service proxy connects to
+ * 127.0.0.1 instead. Endpoints with any other address are refused: the test bed sends nothing off this machine.
+ */
+export const NODE_IP = '192.0.2.10';
 const RUNNER_REPOSITORY = 'loadtest-operator';
 
 export interface NodeAgentOptions {
@@ -158,7 +164,7 @@ export class NodeAgent {
         },
       ],
       addresses: [
-        { type: 'InternalIP', address: '127.0.0.1' },
+        { type: 'InternalIP', address: NODE_IP },
         { type: 'Hostname', address: NODE_NAME },
       ],
       capacity: { cpu: '2', memory: '24Gi', pods: '1000' },
@@ -557,7 +563,9 @@ export class NodeAgent {
       const targetPort = slicePort?.port ?? (typeof port.targetPort === 'number' ? port.targetPort : port.port);
       for (const endpoint of slice.endpoints ?? []) {
         if (endpoint.conditions?.ready === false) continue;
-        for (const address of endpoint.addresses) candidates.push({ address, port: targetPort });
+        for (const address of endpoint.addresses) {
+          if (address === NODE_IP) candidates.push({ address: '127.0.0.1', port: targetPort });
+        }
       }
     }
     return candidates[Math.floor(Math.random() * candidates.length)];
