@@ -88,6 +88,23 @@ export interface RunnerSummary {
   truncated?: boolean;
 }
 
+/**
+ * A progress snapshot, printed by `runner --progress-interval MS` as one JSON line `{"progress":{...}}` on
+ * stderr every MS milliseconds while sending, so that whoever started the runner (local mode) can show live
+ * progress without waiting for the summary.
+ */
+export interface RunnerProgress {
+  /** Epoch ms of this snapshot. */
+  at: number;
+  sent: number;
+  completed: number;
+  failed: number;
+  /** Completions per second over the last interval. */
+  rps: number;
+  /** p99 latency so far, ms. */
+  p99Ms: number;
+}
+
 /** Parses a Go-style duration ("1m30s", "500ms") into milliseconds. */
 export function parseDurationMs(text: string): number {
   const part = /([0-9]+(?:\.[0-9]+)?)(ms|us|s|m|h)/g;
