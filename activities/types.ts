@@ -1,0 +1,90 @@
+/**
+ * What the LoadTest workflow asks of the world, independent of where runners run. The Kubernetes
+ * implementation (activities/kubernetes/) runs them as pods; a local one runs them as processes. The workflow
+ * imports this file for types and constants only, so it must stay free of I/O and Node built-ins.
+ */
+import type { LoadTestResults, LoadTestSpec, LoadTestState, ThresholdResult } from '../src/loadtest/spec.js';
+import type { LoadTestRef } from '../src/loadtest/workflow-id.js';
+
+export type { LoadTestRef };
+
+/**
+ * ApplicationFailure type thrown (non-retryable) when the LoadTest an activity works for no longer exists, or
+ * exists with another uid: the workflow cleans up and completes as if it had been deleted.
+ */
+export const LOADTEST_GONE = 'LoadTestGone';
+/** ApplicationFailure type thrown (non-retryable) when a spec cannot be turned into runners. */
+export const INVALID_SPEC = 'InvalidSpec';
+
+/** The runners of one run (one generation of one LoadTest). */
+export interface RunnersRef {
+  loadTest: LoadTestRef;
+  generation: number;
+  /** Runner names as createRunners returned them. */
+  runners: string[];
+}
+
+/** A runner that failed, and why, in words a person can act on (exit code, reason, what the runner said). */
+export interface RunnerFailure {
+  kind: 'failed';
+  runner: string;
+  reason: string;
+}
+
+export type TargetCheck = { ok: true } | { ok: false; reason: string };
+export type RunnersRunning = { kind: 'running' } | RunnerFailure;
+/**
+ * All runners succeeded: their summaries merged (src/runner/merge.ts). Merging happens inside the activity
+ * because a thousand runners' summaries with their histograms can exceed Temporal's payload size limit.
+ */
+export type RunnersCompleted = { kind: 'succeeded'; results: LoadTestResults; runners: number } | RunnerFailure;
+
+/** What the workflow wants shown about a LoadTest (`.status` in Kubernetes). */
+export interface StatusReport {
+  state: LoadTestState;
+  /** The metadata.generation this run is for (`.status.observedGeneration`). */
+  generation: number;
+  children: string[];
+  message: string;
+  /** ISO time the run started, and when it reached finished/failed. */
+  startTime?: string;
+  completionTime?: string;
+  results?: LoadTestResults;
+  thresholds?: ThresholdResult[];
+  /** ISO time of this transition (workflow time, so replays agree). */
+  transitionTime: string;
+}
+
+export interface LoadTestEvent {
+  type: 'Normal' | 'Warning';
+  /** UpperCamelCase, e.g. RunnersCreated. */
+  reason: string;
+  message: string;
+  /** Makes retries idempotent: one event per (LoadTest, generation, reason). */
+  generation: number;
+}
+
+export interface LoadTestActivities {
+  /** Whether the test's target can be reached at all, e.g. that its Service exists. */
+  checkTarget(input: { loadTest: LoadTestRef; spec: LoadTestSpec }): Promise<TargetCheck>;
+  /**
+   * Creates `spec.replicas` runners for one generation, waiting at the start line (they send nothing before
+   * startRunners). Deterministic names: a retry creates no duplicates. Returns the runner names.
+   */
+  createRunners(input: { loadTest: LoadTestRef; generation: number; spec: LoadTestSpec }): Promise<string[]>;
+  /** Resolves when every runner has started, or with the first that failed or did not start within `timeoutMs`. */
+  awaitRunnersRunning(input: RunnersRef & { timeoutMs: number }): Promise<RunnersRunning>;
+  /** Tells every runner to start sending at `startAtMs` (epoch ms). */
+  startRunners(input: RunnersRef & { startAtMs: number }): Promise<void>;
+  /** Resolves when every runner succeeded (with the merged results) or with the first that failed. */
+  awaitRunnersCompleted(input: RunnersRef): Promise<RunnersCompleted>;
+  /**
+   * Deletes runners of the LoadTest: all of them, or all but those of `exceptGeneration`; with `keepFinished`,
+   * only those still running (finished ones keep their logs for whoever investigates). Returns what it deleted.
+   */
+  deleteRunners(input: { loadTest: LoadTestRef; exceptGeneration?: number; keepFinished?: boolean }): Promise<string[]>;
+  /** Shows the workflow's view of the LoadTest (Kubernetes: patches `.status`). */
+  publishStatus(input: { loadTest: LoadTestRef; status: StatusReport }): Promise<void>;
+  /** Records something that happened (Kubernetes: an Event on the LoadTest). */
+  recordEvent(input: { loadTest: LoadTestRef; event: LoadTestEvent }): Promise<void>;
+}

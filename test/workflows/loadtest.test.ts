@@ -1,0 +1,267 @@
+import { ApplicationFailure } from '@temporalio/common';
+import { WorkflowContinuedAsNewError, type WorkflowHandle } from '@temporalio/client';
+import type { TestWorkflowEnvironment } from '@temporalio/testing';
+import { Runtime, Worker, DefaultLogger } from '@temporalio/worker';
+import { strict as assert } from 'node:assert';
+import { randomUUID } from 'node:crypto';
+import { LOADTEST_GONE, type RunnersCompleted } from '../../activities/types.js';
+import { loadTestWorkflowId, type LoadTestRef } from '../../src/loadtest/workflow-id.js';
+import { LOADTEST_STATE } from '../../src/temporal/search-attributes.js';
+import type { LoadTestSpec } from '../../src/loadtest/spec.js';
+import { deleteSignal, statusQuery, updateSignal, type LoadTestWorkflowInput } from '../../workflows/definitions.js';
+import { loadTestWorkflow } from '../../workflows/loadtest.js';
+import { FakeBackend, Gate, sampleResults, sampleSpec } from './fake-backend.js';
+import { saveHistoryIfRecording } from './histories.js';
+import { startTestEnvironment, workflowBundle } from './temporal-env.js';
+
+const TASK_QUEUE = 'loadtest-workflow-test';
+
+describe('LoadTest workflow', function () {
+  this.timeout(60_000);
+  let env: TestWorkflowEnvironment;
+  let worker: Worker;
+  let workerRun: Promise<void>;
+  let backend: FakeBackend;
+  let handle: WorkflowHandle<typeof loadTestWorkflow> | undefined;
+
+  before(async function () {
+    this.timeout(120_000);
+    Runtime.install({ logger: new DefaultLogger('ERROR') });
+    env = await startTestEnvironment();
+    const delegate = new Proxy(
+      {},
+      {
+        get: (_target, name: string) => (input: unknown) =>
+          (backend.activities() as unknown as Record<string, (input: unknown) => Promise<unknown>>)[name]!(input),
+      },
+    );
+    const names = Object.keys(new FakeBackend().activities());
+    worker = await Worker.create({
+      connection: env.nativeConnection,
+      taskQueue: TASK_QUEUE,
+      workflowBundle: await workflowBundle(),
+      activities: Object.fromEntries(names.map((name) => [name, (delegate as Record<string, unknown>)[name]])),
+    });
+    workerRun = worker.run();
+  });
+
+  after(async function () {
+    worker?.shutdown();
+    await workerRun;
+    await env?.teardown();
+  });
+
+  beforeEach(() => {
+    backend = new FakeBackend();
+    handle = undefined;
+  });
+
+  afterEach(async function () {
+    if (handle === undefined) return;
+    await saveHistoryIfRecording(this.currentTest?.title ?? 'unnamed', handle, env.address);
+    await handle.terminate('test over').catch(() => {});
+  });
+
+  async function start(spec: LoadTestSpec = sampleSpec(), extra: Partial<LoadTestWorkflowInput> = {}) {
+    const loadTest: LoadTestRef = { namespace: 'default', name: 'example', uid: randomUUID() };
+    handle = await env.client.workflow.start(loadTestWorkflow, {
+      workflowId: loadTestWorkflowId(loadTest),
+      taskQueue: TASK_QUEUE,
+      args: [{ loadTest, desired: { generation: 1, spec }, timing: { startDelayMs: 0 }, ...extra }],
+    });
+    return { loadTest, handle };
+  }
+
+  it('runs pending → executing → finished and publishes the merged results', async () => {
+    const { handle } = await start();
+    const finished = await backend.untilState('finished');
+    await backend.untilEvent('Finished');
+
+    assert.deepEqual(
+      backend.statuses.map((status) => status.state),
+      ['pending', 'pending', 'executing', 'finished'],
+    );
+    assert.deepEqual(finished.children, ['example-g1-0', 'example-g1-1']);
+    assert.equal(finished.generation, 1);
+    assert.deepEqual(finished.results, sampleResults());
+    assert.match(finished.message, /50 requests, 0 errors, 500 req\/s, p99 4ms/);
+    assert.ok(finished.startTime !== undefined && finished.completionTime !== undefined);
+    assert.deepEqual(
+      backend.events.map((event) => `${event.type}/${event.reason}`),
+      ['Normal/RunnersCreated', 'Normal/Executing', 'Normal/Finished'],
+    );
+    assert.equal(backend.callsOf('startRunners').length, 1);
+
+    const status = await handle.query(statusQuery);
+    assert.equal(status.state, 'finished');
+    assert.equal(status.progress.step, 'settled');
+    const description = await handle.describe();
+    assert.equal(description.status.name, 'RUNNING', 'the workflow waits for the next generation or deletion');
+    assert.equal(description.typedSearchAttributes.get(LOADTEST_STATE), 'finished');
+  });
+
+  it('ends failed naming the runner and its reason when a runner fails, and stops the others', async () => {
+    backend.completed = { kind: 'failed', runner: 'example-g1-1', reason: 'exited with code 2 (Error): bad flag' };
+    await start();
+    const failed = await backend.untilState('failed');
+    await backend.untilEvent('Failed');
+
+    assert.equal(failed.message, 'runner example-g1-1 exited with code 2 (Error): bad flag');
+    assert.deepEqual(backend.events.at(-1), {
+      type: 'Warning',
+      reason: 'Failed',
+      message: failed.message,
+      generation: 1,
+    });
+    assert.ok(backend.callsOf('deleteRunners').some((input) => input.keepFinished === true));
+  });
+
+  it('ends failed saying so when the target Service does not exist, without creating runners', async () => {
+    backend.target = { ok: false, reason: 'Service "nginx" does not exist in namespace "default"' };
+    await start();
+    const failed = await backend.untilState('failed');
+
+    assert.equal(failed.message, 'Service "nginx" does not exist in namespace "default"');
+    assert.equal(backend.callsOf('createRunners').length, 0);
+  });
+
+  it('ends failed listing the problems of an invalid spec, without creating runners', async () => {
+    await start(sampleSpec(), {
+      desired: { generation: 1, spec: sampleSpec(), problems: ['spec.replicas: too many'] },
+    });
+    const failed = await backend.untilState('failed');
+
+    assert.equal(failed.message, 'invalid spec: spec.replicas: too many');
+    assert.equal(backend.callsOf('createRunners').length, 0);
+  });
+
+  it('ends failed naming a breached threshold and the measured value', async () => {
+    backend.completed = { kind: 'succeeded', results: sampleResults({ latencyMs: latency(312) }), runners: 2 };
+    await start(sampleSpec({ thresholds: ['p99 < 250ms', 'errorRate < 1%'] }));
+    const failed = await backend.untilState('failed');
+
+    assert.equal(failed.message, 'threshold "p99 < 250ms" breached: p99 was 312ms');
+    assert.deepEqual(
+      failed.thresholds?.map((threshold) => threshold.passed),
+      [false, true],
+    );
+    assert.equal(failed.results?.latencyMs.p99, 312);
+  });
+
+  it('finishes when every threshold holds, publishing their results', async () => {
+    await start(sampleSpec({ thresholds: ['p99 < 250ms'] }));
+    const finished = await backend.untilState('finished');
+
+    assert.deepEqual(finished.thresholds?.[0]?.passed, true);
+  });
+
+  it('on an update mid-run deletes the runners and runs the new generation from pending, as a new run', async () => {
+    const gate = new Gate<RunnersCompleted>();
+    backend.completed = gate;
+    const { handle, loadTest } = await start();
+    await backend.until('awaitRunnersCompleted');
+    const firstRun = (await handle.describe()).runId;
+
+    backend.completed = { kind: 'succeeded', results: sampleResults({ requests: 60 }), runners: 3 };
+    await handle.signal(updateSignal, { generation: 2, spec: sampleSpec({ replicas: 3 }) });
+    const finished = await backend.untilState('finished', 2);
+
+    assert.deepEqual(finished.children, ['example-g2-0', 'example-g2-1', 'example-g2-2']);
+    assert.equal(finished.results?.requests, 60);
+    const cleanup = backend.callsOf('deleteRunners');
+    assert.ok(
+      cleanup.some((input) => input.exceptGeneration === undefined && input.keepFinished === undefined),
+      'all runners of generation 1 deleted',
+    );
+    const secondGeneration = backend.statuses.filter((status) => status.generation === 2).map((s) => s.state);
+    assert.deepEqual(secondGeneration, ['pending', 'pending', 'executing', 'finished']);
+    assert.equal(backend.statuses.filter((status) => status.generation === 1 && status.state === 'finished').length, 0);
+    assert.notEqual((await handle.describe()).runId, firstRun, 'the new generation runs in a fresh history');
+    assert.deepEqual(backend.callsOf('createRunners').at(-1)?.loadTest, loadTest);
+  });
+
+  it('on delete mid-run deletes every runner and completes', async () => {
+    backend.completed = new Gate<RunnersCompleted>();
+    const { handle, loadTest } = await start();
+    await backend.until('awaitRunnersCompleted');
+
+    await handle.signal(deleteSignal);
+    const result = await handle.result();
+
+    assert.equal(result.reason, 'deleted');
+    assert.deepEqual(backend.callsOf('deleteRunners').at(-1), { loadTest });
+    assert.ok(!backend.statuses.some((status) => status.state === 'finished'));
+  });
+
+  it('does not lose a delete that arrives together with an update', async () => {
+    backend.completed = new Gate<RunnersCompleted>();
+    const { handle } = await start();
+    await backend.until('awaitRunnersCompleted');
+
+    await handle.signal(updateSignal, { generation: 2, spec: sampleSpec({ replicas: 3 }) });
+    await handle.signal(deleteSignal);
+    const result = await handle.result();
+
+    assert.equal(result.reason, 'deleted');
+    assert.ok(!backend.callsOf('createRunners').some((input) => input.generation === 2));
+  });
+
+  it('ignores an update whose generation is not newer than the current one', async () => {
+    const { handle } = await start();
+    await backend.untilState('finished');
+
+    await handle.signal(updateSignal, { generation: 1, spec: sampleSpec({ replicas: 9 }) });
+    const status = await handle.query(statusQuery);
+
+    assert.equal(status.state, 'finished');
+    assert.equal(backend.callsOf('createRunners').length, 1);
+  });
+
+  it('continues as new while idle once history grows, keeping the settled outcome and not running again', async () => {
+    const { handle } = await start(sampleSpec(), { timing: { startDelayMs: 0, idleHistoryLimit: 40 } });
+    await backend.untilState('finished');
+    const firstRun = (await handle.describe()).runId;
+
+    // What a watcher re-listing every LoadTest would send: the same generation again and again.
+    const continued = env.client.workflow
+      .getHandle(handle.workflowId, firstRun, { followRuns: false })
+      .result()
+      .then(
+        () => assert.fail('the first run completed instead of continuing as new'),
+        (error: unknown) => assert.ok(error instanceof WorkflowContinuedAsNewError, String(error)),
+      );
+    let sent = 0;
+    const sending = (async () => {
+      while ((await handle.describe()).runId === firstRun && sent < 100) {
+        await handle.signal(updateSignal, { generation: 1, spec: sampleSpec() });
+        sent++;
+      }
+    })();
+    await continued;
+    await sending;
+
+    const status = await handle.query(statusQuery);
+    assert.equal(status.state, 'finished');
+    assert.equal(status.generation, 1);
+    assert.deepEqual(status.results, sampleResults());
+    assert.equal(backend.callsOf('createRunners').length, 1, 'the settled generation is not run again');
+  });
+
+  it('cleans up and completes when it finds the LoadTest gone', async () => {
+    const gate = new Gate<RunnersCompleted>();
+    backend.completed = gate;
+    const { handle, loadTest } = await start();
+    await backend.until('awaitRunnersCompleted');
+
+    backend.publishError = ApplicationFailure.nonRetryable('LoadTest default/example is gone', LOADTEST_GONE);
+    gate.resolve({ kind: 'succeeded', results: sampleResults(), runners: 2 });
+    const result = await handle.result();
+
+    assert.equal(result.reason, 'deleted');
+    assert.deepEqual(backend.callsOf('deleteRunners').at(-1), { loadTest });
+  });
+});
+
+function latency(p99: number) {
+  return { p50: 1, p90: 2, p95: 3, p99, p999: p99, max: p99, mean: 2 };
+}

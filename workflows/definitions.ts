@@ -1,0 +1,95 @@
+/**
+ * The LoadTest workflow's public surface: its type name, input, signals and query. Clients (the watcher, the
+ * CLI, tests) import this file; it holds no workflow logic.
+ */
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { LoadTestResults, LoadTestSpec, LoadTestState, ThresholdResult } from '../src/loadtest/spec.js';
+import type { LoadTestRef } from '../src/loadtest/workflow-id.js';
+
+export const LOADTEST_WORKFLOW_TYPE = 'loadTestWorkflow';
+
+/** One generation of a LoadTest's spec: what the workflow should run. */
+export interface DesiredRun {
+  /** metadata.generation of the spec. */
+  generation: number;
+  spec: LoadTestSpec;
+  /** Why the spec cannot run, when the watcher found it invalid; the run then ends failed saying so. */
+  problems?: string[];
+}
+
+/** Tuning for tests and unusual clusters; every field has a default that suits a real cluster. */
+export interface RunTiming {
+  /** How long runners may take to start (image pulls, scheduling), ms. Default 300 000. */
+  runningTimeoutMs?: number;
+  /** Delay between "all runners started" and the common start time, so every runner sees it in time, ms. Default 3000. */
+  startDelayMs?: number;
+  /** While idle, continue as new once history has this many events (or when Temporal suggests). Default 2000. */
+  idleHistoryLimit?: number;
+}
+
+/** The outcome of a generation's run, carried across continueAsNew so it is neither lost nor run twice. */
+export interface SettledRun {
+  generation: number;
+  state: LoadTestState;
+  children: string[];
+  message: string;
+  startTime?: string;
+  completionTime?: string;
+  results?: LoadTestResults;
+  thresholds?: ThresholdResult[];
+}
+
+export interface LoadTestWorkflowInput {
+  loadTest: LoadTestRef;
+  desired: DesiredRun;
+  /** Set by continueAsNew when `desired` has already run. */
+  settled?: SettledRun;
+  /** Set by continueAsNew when a delete arrived together with it. */
+  deleteRequested?: boolean;
+  timing?: RunTiming;
+}
+
+export interface LoadTestWorkflowResult {
+  /** Why the workflow ended: the LoadTest was deleted (or found gone). */
+  reason: 'deleted';
+  /** Runners deleted while cleaning up. */
+  deletedRunners: string[];
+}
+
+/** Where a run is, for the `status` query. */
+export type RunStep =
+  | 'validating'
+  | 'checking-target'
+  | 'creating-runners'
+  | 'awaiting-runners'
+  | 'starting-runners'
+  | 'running'
+  | 'settled'
+  | 'cleaning-up';
+
+export interface RunProgress {
+  step: RunStep;
+  /** Runners asked for, and created so far. */
+  replicas: number;
+  created: number;
+  /** ISO time at which the runners start (or started) sending. */
+  startAt?: string;
+  /** ISO time the run should end, for duration-based tests. */
+  expectedEnd?: string;
+}
+
+export interface LoadTestWorkflowStatus {
+  state: LoadTestState;
+  generation: number;
+  children: string[];
+  message: string;
+  results?: LoadTestResults;
+  thresholds?: ThresholdResult[];
+  progress: RunProgress;
+}
+
+/** A new generation of the spec. Idempotent: generations not newer than the current one are ignored. */
+export const updateSignal = defineSignal<[DesiredRun]>('update');
+/** The LoadTest was deleted: delete the runners and complete. Idempotent. */
+export const deleteSignal = defineSignal('delete');
+export const statusQuery = defineQuery<LoadTestWorkflowStatus>('status');

@@ -1,0 +1,2 @@
+// Entry point of the workflow bundle (Worker `workflowsPath`): every workflow the operator registers.
+export { loadTestWorkflow } from './loadtest.js';
