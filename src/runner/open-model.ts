@@ -1,0 +1,139 @@
+/**
+ * Open model: requests are due at fixed intended times (start + i / rate) whether or not the target keeps up.
+ * Latency is measured from the intended time, so a stalled target shows up in the latency histogram instead
+ * of silently lowering the request rate (coordinated omission). A due request waits for a free connection;
+ * if it cannot be sent within the request timeout of its intended time, it is dropped.
+ */
+import type { Connection, ConnectionEvents } from './connection.js';
+import type { ErrorKind } from './error-kind.js';
+import type { Recorder } from './recorder.js';
+import { TimeQueue } from './time-queue.js';
+
+export class OpenModel implements ConnectionEvents {
+  readonly done: Promise<void>;
+  private resolveDone!: () => void;
+  private readonly intervalMs: number;
+  private startMs = 0;
+  /** Index of the next request to become due. */
+  private nextIndex = 0;
+  /** Due (or retried) requests waiting for a connection, by intended time. */
+  private readonly waiting = new TimeQueue();
+  /** Connections with room for another request. */
+  private readonly free: Connection[] = [];
+  private readonly isFree: Uint8Array;
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private finished = false;
+
+  /**
+   * @param rate requests per second
+   * @param total requests to schedule
+   * @param timeoutMs how long a due request may wait for a connection before it is dropped
+   */
+  constructor(
+    private readonly recorder: Recorder,
+    private readonly pipelining: number,
+    rate: number,
+    private total: number,
+    private readonly timeoutMs: number,
+    connectionCount: number,
+  ) {
+    this.intervalMs = 1000 / rate;
+    this.isFree = new Uint8Array(connectionCount);
+    this.done = new Promise((resolve) => (this.resolveDone = resolve));
+  }
+
+  start(connections: readonly Connection[], nowMs: number): void {
+    this.startMs = nowMs;
+    for (const connection of connections) this.markFree(connection);
+    this.dispatch(nowMs);
+  }
+
+  /** Schedules nothing more; requests already waiting are dropped. */
+  stop(): void {
+    this.total = this.nextIndex;
+    const nowMs = performance.now();
+    while (this.waiting.length > 0) {
+      this.waiting.shift();
+      this.recorder.recordDrop(nowMs);
+    }
+    this.checkDone();
+  }
+
+  /** Called periodically by the engine, so that waiting requests are dropped on time even when all is quiet. */
+  tick(nowMs: number): void {
+    this.dispatch(nowMs);
+  }
+
+  onResponse(status: number, intendedMs: number, sentMs: number, nowMs: number): void {
+    this.inFlight--;
+    this.recorder.recordResponse(status, intendedMs, sentMs, nowMs);
+  }
+
+  onFailure(kind: ErrorKind, nowMs: number): void {
+    this.inFlight--;
+    this.recorder.recordFailure(kind, nowMs);
+  }
+
+  onRetry(intendedMs: number): void {
+    this.inFlight--;
+    this.waiting.unshift(intendedMs);
+  }
+
+  onCapacity(connection: Connection, nowMs: number): void {
+    this.markFree(connection);
+    this.dispatch(nowMs);
+  }
+
+  private dispatch(nowMs: number): void {
+    if (this.finished) return;
+    while (this.nextIndex < this.total) {
+      const intendedMs = this.startMs + this.nextIndex * this.intervalMs;
+      if (intendedMs > nowMs) break;
+      this.waiting.push(intendedMs);
+      this.nextIndex++;
+    }
+    while (this.waiting.length > 0) {
+      const intendedMs = this.waiting.peek();
+      if (nowMs - intendedMs >= this.timeoutMs) {
+        this.waiting.shift();
+        this.recorder.recordDrop(nowMs);
+        continue;
+      }
+      const connection = this.free.pop();
+      if (connection === undefined) break;
+      this.isFree[connection.id] = 0;
+      this.waiting.shift();
+      this.inFlight++;
+      connection.send(intendedMs, nowMs);
+      this.markFree(connection);
+    }
+    this.armTimer(nowMs);
+    this.checkDone();
+  }
+
+  private markFree(connection: Connection): void {
+    if (this.isFree[connection.id] === 1 || connection.inFlight >= this.pipelining) return;
+    this.isFree[connection.id] = 1;
+    this.free.push(connection);
+  }
+
+  private armTimer(nowMs: number): void {
+    if (this.timer !== null || this.nextIndex >= this.total) return;
+    const dueMs = this.startMs + this.nextIndex * this.intervalMs;
+    this.timer = setTimeout(
+      () => {
+        this.timer = null;
+        this.dispatch(performance.now());
+      },
+      Math.max(0, dueMs - nowMs),
+    );
+  }
+
+  private checkDone(): void {
+    if (this.finished || this.inFlight > 0 || this.waiting.length > 0 || this.nextIndex < this.total) return;
+    this.finished = true;
+    if (this.timer !== null) clearTimeout(this.timer);
+    this.resolveDone();
+  }
+}

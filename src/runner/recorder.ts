@@ -1,0 +1,91 @@
+/**
+ * Counts and latency histograms of one runner, and their compact encoding (RunnerSummary).
+ * recordResponse() is on the hot path: typed-array counters and integer µs histogram values only.
+ */
+import type { Histogram } from 'hdr-histogram-js';
+import type { RunnerSummary } from './contract.js';
+import { ERROR_KINDS, type ErrorKind } from './error-kind.js';
+import { createRecordingHistogram, encodeHistogram } from './histogram.js';
+
+/** Status codes are three digits, so they index a fixed table. */
+const STATUS_TABLE_SIZE = 1000;
+
+export class Recorder {
+  /** Latency from the intended send time, µs. In the closed model intended = actual send time. */
+  readonly latency: Histogram = createRecordingHistogram();
+  /** Service time from the actual send, µs; open model only. */
+  readonly service: Histogram | null;
+  completed = 0;
+  /** Responses with a status that was not accepted. */
+  rejected = 0;
+  /** Requests that got no response. */
+  unanswered = 0;
+  dropped = 0;
+  /** performance.now() of the last response, failure or drop. */
+  lastDoneMs = Number.NaN;
+  private readonly statusCounts = new Float64Array(STATUS_TABLE_SIZE);
+  private readonly errorCounts = new Float64Array(ERROR_KINDS.length);
+
+  /** @param accepted 1 at the index of each accepted status code, 0 elsewhere (see acceptedStatusTable) */
+  constructor(
+    private readonly accepted: Uint8Array,
+    recordServiceTime: boolean,
+  ) {
+    this.service = recordServiceTime ? createRecordingHistogram() : null;
+  }
+
+  recordResponse(status: number, intendedMs: number, sentMs: number, nowMs: number): void {
+    this.completed++;
+    this.statusCounts[status] = this.statusCounts[status]! + 1;
+    if (this.accepted[status] === 0) this.rejected++;
+    this.latency.recordValue(Math.round((nowMs - intendedMs) * 1000));
+    if (this.service !== null) this.service.recordValue(Math.round((nowMs - sentMs) * 1000));
+    this.lastDoneMs = nowMs;
+  }
+
+  recordFailure(kind: ErrorKind, nowMs: number): void {
+    this.unanswered++;
+    const index = ERROR_KINDS.indexOf(kind);
+    this.errorCounts[index] = this.errorCounts[index]! + 1;
+    this.lastDoneMs = nowMs;
+  }
+
+  recordDrop(nowMs: number): void {
+    this.dropped++;
+    this.lastDoneMs = nowMs;
+  }
+
+  /** The full summary (histograms at recording precision); see fitSummary() for the size-limited one. */
+  toSummary(run: { startMs: number; endMs: number; bytesRead: number; pipelining?: number }): RunnerSummary {
+    const status: Record<string, number> = {};
+    this.statusCounts.forEach((count, code) => {
+      if (count > 0) status[String(code)] = count;
+    });
+    const errors: Record<string, number> = {};
+    this.errorCounts.forEach((count, index) => {
+      if (count > 0) errors[ERROR_KINDS[index]!] = count;
+    });
+    const summary: RunnerSummary = {
+      v: 1,
+      sent: this.completed + this.unanswered,
+      completed: this.completed,
+      failed: this.rejected + this.unanswered,
+      dropped: this.dropped,
+      status,
+      errors,
+      bytesRead: run.bytesRead,
+      start: Math.round(performance.timeOrigin + run.startMs),
+      end: Math.round(performance.timeOrigin + run.endMs),
+      latency: encodeHistogram(this.latency),
+    };
+    if (this.service !== null) summary.service = encodeHistogram(this.service);
+    if (run.pipelining !== undefined) summary.pipelining = run.pipelining;
+    return summary;
+  }
+
+  /** Frees the WebAssembly memory of the histograms. */
+  destroy(): void {
+    this.latency.destroy();
+    this.service?.destroy();
+  }
+}

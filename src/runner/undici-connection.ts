@@ -1,0 +1,100 @@
+/**
+ * The library path: one undici Client (a single connection) per runner connection. Used for https:// and
+ * whenever `transport: 'undici'` is asked for; slower per request than the socket fast path, but complete
+ * (TLS, and whatever else undici handles).
+ */
+import { Client, type Dispatcher } from 'undici';
+import type { Connection, ConnectionEvents } from './connection.js';
+import { errorKindOf } from './error-kind.js';
+
+export interface UndiciTarget {
+  origin: string;
+  path: string;
+  method: Dispatcher.HttpMethod;
+  headers: Record<string, string>;
+  body?: string;
+  /** Requests in flight at most (the pipelining depth). */
+  capacity: number;
+  /** Accept any TLS certificate. */
+  insecure: boolean;
+}
+
+interface RequestInFlight {
+  intendedMs: number;
+  sentMs: number;
+  abort: AbortController;
+}
+
+export class UndiciConnection implements Connection {
+  /** Body bytes received (undici does not expose the size of response heads). */
+  bytesRead = 0;
+  private readonly requests = new Set<RequestInFlight>();
+  private readonly client: Client;
+
+  constructor(
+    readonly id: number,
+    private readonly target: UndiciTarget,
+    private readonly events: ConnectionEvents,
+  ) {
+    this.client = new Client(target.origin, {
+      pipelining: target.capacity,
+      // The runner enforces its own per-request timeout (see expire()).
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connect: { rejectUnauthorized: !target.insecure },
+    });
+  }
+
+  get inFlight(): number {
+    return this.requests.size;
+  }
+
+  send(intendedMs: number, nowMs: number): void {
+    const request: RequestInFlight = { intendedMs, sentMs: nowMs, abort: new AbortController() };
+    this.requests.add(request);
+    this.exchange(request).then(
+      (status) => {
+        if (!this.requests.delete(request)) return;
+        const doneMs = performance.now();
+        this.events.onResponse(status, request.intendedMs, request.sentMs, doneMs);
+        this.events.onCapacity(this, doneMs);
+      },
+      (error: unknown) => {
+        if (!this.requests.delete(request)) return;
+        const doneMs = performance.now();
+        this.events.onFailure(errorKindOf(error), doneMs);
+        this.events.onCapacity(this, doneMs);
+      },
+    );
+  }
+
+  expire(nowMs: number, timeoutMs: number): void {
+    let expired = 0;
+    for (const request of this.requests) {
+      if (nowMs - request.sentMs < timeoutMs) continue;
+      this.requests.delete(request);
+      request.abort.abort();
+      this.events.onFailure('timeout', nowMs);
+      expired++;
+    }
+    if (expired > 0) this.events.onCapacity(this, nowMs);
+  }
+
+  close(): void {
+    for (const request of this.requests) request.abort.abort();
+    this.requests.clear();
+    this.client.destroy().catch(() => undefined);
+  }
+
+  private async exchange(request: RequestInFlight): Promise<number> {
+    const response = await this.client.request({
+      path: this.target.path,
+      method: this.target.method,
+      headers: this.target.headers,
+      body: this.target.body,
+      signal: request.abort.signal,
+    });
+    for await (const chunk of response.body as AsyncIterable<Buffer>) this.bytesRead += chunk.length;
+    return response.statusCode;
+  }
+}
