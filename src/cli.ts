@@ -1,0 +1,20 @@
+#!/usr/bin/env node
+/** The package's command line: `loadtest-operator <command>`. Each command registers itself here. */
+import { Command, CommanderError } from 'commander';
+import { registerRunnerCommand } from './runner/cli.js';
+
+const program = new Command('loadtest-operator')
+  .description('Run HTTP load tests declared as LoadTest resources, orchestrated by Temporal')
+  .exitOverride();
+registerRunnerCommand(program);
+
+try {
+  await program.parseAsync(process.argv);
+} catch (error) {
+  // Commander has already printed its one-line message; exit codes come from the command that threw.
+  if (error instanceof CommanderError) process.exitCode = error.exitCode;
+  else {
+    process.stderr.write(`error: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,254 @@
+/**
+ * `loadtest-operator runner`: the program every runner pod runs. Flags are those of runnerArgs() in
+ * contract.ts, plus a few for people running it by hand (--output, --transport, --insecure).
+ */
+import { access, constants, writeFile } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { HTTP_METHODS } from '../loadtest/spec.js';
+import { DEFAULT_TERMINATION_MESSAGE_PATH, parseDurationMs, RUNNER_EXIT, START_AT_ANNOTATION } from './contract.js';
+import { formatTable } from './report.js';
+import { MAX_PIPELINING, UsageError, type RunOptions } from './plan.js';
+import { runRunner } from './run.js';
+import { fitSummary } from './summary-fit.js';
+
+/** Where the runner writes its output and reads its cancellation from. */
+export interface RunnerIo {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  /** Aborting ends the run early (what SIGTERM and SIGINT do in the CLI). */
+  signal?: AbortSignal;
+}
+
+interface RunnerFlags {
+  url: string;
+  method: string;
+  header: string[];
+  body?: string;
+  requests?: number;
+  duration?: number;
+  connections?: number;
+  rate?: number;
+  timeout?: number;
+  expectStatus?: string[];
+  pipelining?: number;
+  startAt?: number;
+  startAtFile?: string;
+  startAtWaitLimit?: number;
+  summaryFile?: string;
+  output: 'table' | 'json';
+  transport: 'auto' | 'socket' | 'undici';
+  insecure?: boolean;
+}
+
+function integerFlag(min: number, max = Number.MAX_SAFE_INTEGER) {
+  return (text: string): number => {
+    const value = Number(text);
+    if (!/^[0-9]+$/.test(text.trim()) || value < min || value > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}.`);
+    }
+    return value;
+  };
+}
+
+function positiveNumberFlag(text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isFinite(value) || value <= 0) {
+    throw new InvalidArgumentError('expected a positive number.');
+  }
+  return value;
+}
+
+function durationFlag(text: string): number {
+  try {
+    const ms = parseDurationMs(text);
+    if (ms > 0) return ms;
+  } catch {
+    // reported below
+  }
+  throw new InvalidArgumentError('expected a duration such as 500ms, 30s or 1m30s.');
+}
+
+function collectHeader(text: string, headers: string[]): string[] {
+  if (!/^[^:\s]+:/.test(text)) throw new InvalidArgumentError('expected "Name: value".');
+  return [...headers, text];
+}
+
+function headersFromFlags(lines: readonly string[]): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const line of lines) {
+    const colon = line.indexOf(':');
+    headers[line.slice(0, colon).trim()] = line.slice(colon + 1).trim();
+  }
+  return headers;
+}
+
+function optionsFromFlags(
+  flags: RunnerFlags,
+  signal: AbortSignal | undefined,
+  log: (line: string) => void,
+): RunOptions {
+  return {
+    url: flags.url,
+    method: flags.method,
+    headers: headersFromFlags(flags.header),
+    body: flags.body,
+    requests: flags.requests,
+    durationMs: flags.duration,
+    connections: flags.connections,
+    rate: flags.rate,
+    timeoutMs: flags.timeout,
+    expectStatus: flags.expectStatus,
+    pipelining: flags.pipelining,
+    startAtMs: flags.startAt,
+    startAtFile: flags.startAtFile,
+    startAtWaitLimitMs: flags.startAtWaitLimit,
+    transport: flags.transport,
+    insecure: flags.insecure,
+    signal,
+    log,
+  };
+}
+
+async function checkWritable(file: string): Promise<void> {
+  try {
+    await access(dirname(file), constants.W_OK);
+  } catch {
+    throw new UsageError(`cannot write the summary file ${file}: its directory is missing or read-only`);
+  }
+}
+
+/** Runs the command once its flags are parsed; returns the exit code. */
+async function runFromFlags(flags: RunnerFlags, io: RunnerIo): Promise<number> {
+  const log = (line: string): void => io.stderr(`${line}\n`);
+  try {
+    if (flags.summaryFile !== undefined) await checkWritable(flags.summaryFile);
+    const run = await runRunner(optionsFromFlags(flags, io.signal, log));
+    io.stdout(
+      flags.output === 'json'
+        ? `${JSON.stringify({ results: run.results, summary: run.summary }, null, 2)}\n`
+        : formatTable(run.plan, run.results),
+    );
+    if (flags.summaryFile !== undefined) await writeFile(flags.summaryFile, JSON.stringify(fitSummary(run.summary)));
+    return run.exitCode;
+  } catch (error) {
+    if (error instanceof UsageError) {
+      io.stderr(`error: ${error.message}\n`);
+      return RUNNER_EXIT.usage;
+    }
+    throw error;
+  }
+}
+
+const DESCRIPTION = [
+  'Send HTTP/1.1 load to one URL and report latency and status counts.',
+  'Closed model (default): each connection sends its next request when the previous response arrives, for ' +
+    '--requests requests in total or for --duration. Open model (--rate): requests are due at fixed times; latency ' +
+    'is measured from the intended time (no coordinated omission), service time from the actual send, and ' +
+    'requests that cannot be sent within --timeout of their intended time are dropped.',
+  `Exit codes: ${RUNNER_EXIT.ok} every request got an accepted status; ${RUNNER_EXIT.requestsFailed} some failed ` +
+    `or were dropped; ${RUNNER_EXIT.usage} bad flags.`,
+].join('\n\n');
+
+/** Declares the subcommand, its flags and help; the caller attaches the action. */
+function defineRunnerCommand(program: Command): Command {
+  return program
+    .command('runner')
+    .summary('run one load-test runner (what every runner pod runs)')
+    .description(DESCRIPTION)
+    .requiredOption('--url <url>', 'target URL (http:// or https://)')
+    .addOption(
+      new Option('--method <method>', 'HTTP method').default('GET').argParser((text) => {
+        const method = text.toUpperCase();
+        if (!(HTTP_METHODS as readonly string[]).includes(method)) {
+          throw new InvalidArgumentError(`expected one of ${HTTP_METHODS.join(', ')}.`);
+        }
+        return method;
+      }),
+    )
+    .addOption(
+      new Option('--header <name: value>', 'request header; repeat for more')
+        .argParser(collectHeader)
+        .default([], 'none'),
+    )
+    .option('--body <text>', 'request body (sent with Content-Length)')
+    .option('--requests <n>', 'total requests across connections (default 1 without --duration)', integerFlag(1))
+    .option('--duration <duration>', 'how long to send, e.g. 30s or 1m30s', durationFlag)
+    .option('--connections <n>', 'concurrent connections (default 1)', integerFlag(1, 100_000))
+    .option('--rate <per-second>', 'open model: requests per second across all connections', positiveNumberFlag)
+    .option('--timeout <duration>', 'per-request timeout (default 10s)', durationFlag)
+    .option('--expect-status <list>', 'accepted statuses, e.g. 200,3xx (default 2xx,3xx)', (text) => text.split(','))
+    .option(
+      '--pipelining <n>',
+      `requests in flight per connection, 1-${MAX_PIPELINING} (default 1: off)`,
+      integerFlag(1, MAX_PIPELINING),
+    )
+    .option('--start-at <epoch-ms>', 'wall-clock time to start sending (epoch milliseconds)', integerFlag(0))
+    .option(
+      '--start-at-file <path>',
+      `Downward API annotations file; wait until it holds ${START_AT_ANNOTATION}, then start at that time`,
+    )
+    .option(
+      '--start-at-wait-limit <duration>',
+      'give up waiting for the start time after this long (default 5m)',
+      durationFlag,
+    )
+    .option(
+      '--summary-file <path>',
+      `write the compact JSON summary here, at most 4096 bytes (in pods: ${DEFAULT_TERMINATION_MESSAGE_PATH})`,
+    )
+    .addOption(new Option('--output <format>', 'what to print on stdout').choices(['table', 'json']).default('table'))
+    .addOption(
+      new Option('--transport <name>', 'auto: raw sockets for http://, undici for https://')
+        .choices(['auto', 'socket', 'undici'])
+        .default('auto'),
+    )
+    .option('--insecure', 'accept any TLS certificate')
+    .exitOverride((error) => {
+      // Commander exits with 1 on bad flags; the runner's contract says 2.
+      throw new CommanderError(error.exitCode === 0 ? 0 : RUNNER_EXIT.usage, error.code, error.message);
+    });
+}
+
+/**
+ * Adds the `runner` subcommand to the CLI. Its action sets process.exitCode; SIGTERM and SIGINT end the run
+ * early (the summary is still written). Flag errors throw a CommanderError with exitCode RUNNER_EXIT.usage,
+ * which the program's caller turns into the process exit code.
+ */
+export function registerRunnerCommand(program: Command): Command {
+  return defineRunnerCommand(program).action(async (flags: RunnerFlags) => {
+    const abort = new AbortController();
+    const stop = (): void => abort.abort();
+    process.once('SIGTERM', stop).once('SIGINT', stop);
+    try {
+      process.exitCode = await runFromFlags(flags, processIo(abort.signal));
+    } finally {
+      process.off('SIGTERM', stop).off('SIGINT', stop);
+    }
+  });
+}
+
+function processIo(signal?: AbortSignal): RunnerIo {
+  return { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text), signal };
+}
+
+/**
+ * Runs `runner` with the given flags (as produced by runnerArgs(), without the leading "runner") and returns
+ * the exit code instead of setting it. Output goes to `io` (default: the process's stdout and stderr).
+ */
+export async function runRunnerCommand(args: readonly string[], io: RunnerIo = processIo()): Promise<number> {
+  let exitCode: number = RUNNER_EXIT.ok;
+  const program = new Command('loadtest-operator').exitOverride();
+  defineRunnerCommand(program)
+    .configureOutput({ writeOut: io.stdout, writeErr: io.stderr })
+    .action(async (flags: RunnerFlags) => {
+      exitCode = await runFromFlags(flags, io);
+    });
+  try {
+    await program.parseAsync(['runner', ...args], { from: 'user' });
+  } catch (error) {
+    if (error instanceof CommanderError) return error.exitCode;
+    throw error;
+  }
+  return exitCode;
+}

@@ -1,0 +1,40 @@
+/**
+ * Runs one runner programmatically: plan (validate), wait for the synchronised start, send, summarise.
+ * The `runner` CLI command is a thin layer over this.
+ */
+import type { LoadTestResults } from '../loadtest/spec.js';
+import { RUNNER_EXIT, type RunnerSummary } from './contract.js';
+import { executePlan } from './engine.js';
+import { mergeSummaries } from './merge.js';
+import { planRun, type RunOptions, type RunPlan } from './plan.js';
+import { waitForStart } from './start-sync.js';
+
+export interface RunnerResult {
+  plan: RunPlan;
+  /** Full summary, histograms at recording precision (see fitSummary() for the termination message). */
+  summary: RunnerSummary;
+  /** The summary decoded into percentiles (a merge of this one runner). */
+  results: LoadTestResults;
+  /** RUNNER_EXIT.ok, or RUNNER_EXIT.requestsFailed when any request failed or was dropped. */
+  exitCode: number;
+}
+
+/** 0 when every request got an accepted status; 1 when any failed or (open model) could not be sent. */
+export function exitCodeFor(summary: RunnerSummary): number {
+  return summary.failed > 0 || summary.dropped > 0 ? RUNNER_EXIT.requestsFailed : RUNNER_EXIT.ok;
+}
+
+/** Throws UsageError (before sending anything) when the options are invalid. */
+export async function runRunner(options: RunOptions): Promise<RunnerResult> {
+  const plan = planRun(options);
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  await waitForStart({
+    startAtMs: options.startAtMs,
+    startAtFile: options.startAtFile,
+    waitLimitMs: options.startAtWaitLimitMs,
+    signal: options.signal,
+    log,
+  });
+  const summary = await executePlan(plan, options.signal);
+  return { plan, summary, results: mergeSummaries([summary]), exitCode: exitCodeFor(summary) };
+}

@@ -1,0 +1,147 @@
+import assert from 'node:assert/strict';
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Command } from 'commander';
+import { registerRunnerCommand, runRunnerCommand } from '../../src/runner/cli.js';
+import { runnerArgs, TERMINATION_MESSAGE_LIMIT, type RunnerSummary } from '../../src/runner/contract.js';
+import { closedPort } from '../support/raw-server.js';
+
+const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
+
+function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], (error, stdout, stderr) => {
+      resolve({ code: error === null ? 0 : Number(error.code), stdout, stderr });
+    });
+  });
+}
+
+describe('runner command', () => {
+  let server: http.Server;
+  let url: string;
+  let directory: string;
+
+  before(async () => {
+    server = http.createServer((_, response) => response.end('ok'));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/`;
+    directory = await mkdtemp(join(tmpdir(), 'runner-cli-'));
+  });
+  after(async () => {
+    server.closeAllConnections();
+    await new Promise((resolve) => server.close(resolve));
+    await rm(directory, { recursive: true, force: true });
+  });
+
+  for (const [problem, args] of [
+    ['an unknown flag', ['--url', 'http://x/', '--bogus']],
+    ['a missing --url', ['--requests', '3']],
+    ['a non-integer --connections', ['--url', 'http://x/', '--connections', 'many']],
+    ['a duration without unit', ['--url', 'http://x/', '--duration', '10']],
+    ['both --requests and --duration', ['--url', 'http://x/', '--requests', '3', '--duration', '1s']],
+    ['a URL that is not http', ['--url', 'ftp://x/']],
+    ['an unknown method', ['--url', 'http://x/', '--method', 'BREW']],
+    ['a summary file in a missing directory', ['--url', 'http://x/', '--summary-file', '/no/such/dir/summary']],
+  ] as const) {
+    it(`exits with 2 and one line on stderr for ${problem}`, async () => {
+      const { code, stdout, stderr } = await runCli(['runner', ...args]);
+      assert.equal(code, 2);
+      assert.equal(stdout, '');
+      assert.equal(stderr.trim().split('\n').length, 1, stderr);
+      assert.match(stderr, /^error: /);
+      assert.doesNotMatch(stderr, /\n\s+at /, 'no stack trace');
+    });
+  }
+
+  it('prints help naming every flag of the contract', async () => {
+    const { code, stdout } = await runCli(['runner', '--help']);
+    assert.equal(code, 0);
+    for (const flag of runnerArgs(
+      {
+        url: 'u',
+        method: 'GET',
+        headers: { a: 'b' },
+        body: 'x',
+        requests: 1,
+        durationMs: 1,
+        connections: 1,
+        rate: 1,
+        timeoutMs: 1,
+        expectStatus: ['200'],
+        pipelining: 2,
+        startAtMs: 1,
+        startAtFile: 'f',
+      },
+      { summaryFile: 's' },
+    ).filter((arg) => arg.startsWith('--'))) {
+      assert.ok(stdout.includes(flag), flag);
+    }
+  });
+
+  it('prints JSON results, writes the summary file and exits with 0 when all requests succeed', async () => {
+    const summaryFile = join(directory, 'summary.json');
+    const { code, stdout } = await runCli([
+      'runner',
+      ...['--url', url, '--requests', '20', '--connections', '2', '--output', 'json', '--summary-file', summaryFile],
+    ]);
+    assert.equal(code, 0);
+    const printed = JSON.parse(stdout) as { results: { completed: number }; summary: RunnerSummary };
+    assert.equal(printed.results.completed, 20);
+    const written = await readFile(summaryFile, 'utf8');
+    assert.ok(Buffer.byteLength(written) <= TERMINATION_MESSAGE_LIMIT);
+    const summary = JSON.parse(written) as RunnerSummary;
+    assert.equal(summary.v, 1);
+    assert.equal(summary.sent, 20);
+    assert.deepEqual(summary.status, { '200': 20 });
+  });
+
+  it('prints a table by default and exits with 1 when requests fail', async () => {
+    const { code, stdout } = await runCli(['runner', '--url', `http://127.0.0.1:${await closedPort()}/`]);
+    assert.equal(code, 1);
+    assert.match(stdout, /^Target\s+GET http:\/\/127\.0\.0\.1/m);
+    assert.match(stdout, /^Errors\s+refused × 1$/m);
+  });
+
+  it('accepts exactly the flags runnerArgs() produces for the operator', async () => {
+    const summaryFile = join(directory, 'from-operator.json');
+    const args = runnerArgs(
+      {
+        url,
+        method: 'POST',
+        headers: { 'X-Run': 'abc' },
+        body: '{}',
+        requests: 30,
+        connections: 3,
+        timeoutMs: 5000,
+        expectStatus: ['2xx'],
+        pipelining: 2,
+        startAtMs: Date.now(),
+      },
+      { summaryFile },
+    );
+    assert.equal(args[0], 'runner');
+    const output: string[] = [];
+    const code = await runRunnerCommand(args.slice(1), {
+      stdout: (text) => output.push(text),
+      stderr: () => undefined,
+    });
+    assert.equal(code, 0);
+    const summary = JSON.parse(await readFile(summaryFile, 'utf8')) as RunnerSummary;
+    assert.equal(summary.completed, 30);
+    assert.equal(summary.pipelining, 2);
+  });
+
+  it('registers itself on a program as the runner subcommand', () => {
+    const program = new Command('loadtest-operator');
+    registerRunnerCommand(program);
+    assert.deepEqual(
+      program.commands.map((command) => command.name()),
+      ['runner'],
+    );
+  });
+});
