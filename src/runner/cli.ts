@@ -7,6 +7,7 @@ import { dirname } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { HTTP_METHODS } from '../loadtest/spec.js';
 import { DEFAULT_TERMINATION_MESSAGE_PATH, parseDurationMs, RUNNER_EXIT, START_AT_ANNOTATION } from './contract.js';
+import { progressLine } from './progress.js';
 import { formatTable } from './report.js';
 import { MAX_PIPELINING, UsageError, type RunOptions } from './plan.js';
 import { runRunner } from './run.js';
@@ -36,6 +37,7 @@ interface RunnerFlags {
   startAtFile?: string;
   startAtWaitLimit?: number;
   summaryFile?: string;
+  progressInterval?: number;
   output: 'table' | 'json';
   transport: 'auto' | 'socket' | 'undici';
   insecure?: boolean;
@@ -83,11 +85,7 @@ function headersFromFlags(lines: readonly string[]): Record<string, string> {
   return headers;
 }
 
-function optionsFromFlags(
-  flags: RunnerFlags,
-  signal: AbortSignal | undefined,
-  log: (line: string) => void,
-): RunOptions {
+function optionsFromFlags(flags: RunnerFlags, io: RunnerIo): RunOptions {
   return {
     url: flags.url,
     method: flags.method,
@@ -105,8 +103,10 @@ function optionsFromFlags(
     startAtWaitLimitMs: flags.startAtWaitLimit,
     transport: flags.transport,
     insecure: flags.insecure,
-    signal,
-    log,
+    progressIntervalMs: flags.progressInterval,
+    onProgress: (progress) => io.stderr(progressLine(progress)),
+    signal: io.signal,
+    log: (line) => io.stderr(`${line}\n`),
   };
 }
 
@@ -120,10 +120,9 @@ async function checkWritable(file: string): Promise<void> {
 
 /** Runs the command once its flags are parsed; returns the exit code. */
 async function runFromFlags(flags: RunnerFlags, io: RunnerIo): Promise<number> {
-  const log = (line: string): void => io.stderr(`${line}\n`);
   try {
     if (flags.summaryFile !== undefined) await checkWritable(flags.summaryFile);
-    const run = await runRunner(optionsFromFlags(flags, io.signal, log));
+    const run = await runRunner(optionsFromFlags(flags, io));
     io.stdout(
       flags.output === 'json'
         ? `${JSON.stringify({ results: run.results, summary: run.summary }, null, 2)}\n`
@@ -196,6 +195,11 @@ function defineRunnerCommand(program: Command): Command {
     .option(
       '--summary-file <path>',
       `write the compact JSON summary here, at most 4096 bytes (in pods: ${DEFAULT_TERMINATION_MESSAGE_PATH})`,
+    )
+    .option(
+      '--progress-interval <ms>',
+      'print a {"progress":{...}} JSON line on stderr every <ms> milliseconds while sending',
+      integerFlag(1),
     )
     .addOption(new Option('--output <format>', 'what to print on stdout').choices(['table', 'json']).default('table'))
     .addOption(

@@ -3,12 +3,13 @@
  * timeouts with one sweep timer (cheaper than a timer per request) and returns the runner's summary.
  */
 import type { Connection, ConnectionEvents } from './connection.js';
-import type { RunnerSummary } from './contract.js';
+import type { RunnerProgress, RunnerSummary } from './contract.js';
 import { ClosedModel } from './closed-model.js';
 import { buildRequestBytes, requestTarget } from './http1/request.js';
 import { SocketConnection } from './http1/socket-connection.js';
 import { OpenModel } from './open-model.js';
 import type { RunPlan } from './plan.js';
+import { reportProgress } from './progress.js';
 import { Recorder } from './recorder.js';
 import { UndiciConnection } from './undici-connection.js';
 
@@ -65,7 +66,16 @@ function createConnections(plan: RunPlan, events: ConnectionEvents): Connection[
   return connections;
 }
 
-export async function executePlan(plan: RunPlan, signal?: AbortSignal): Promise<RunnerSummary> {
+export interface ExecuteOptions {
+  /** Ends the run early, as if its duration had elapsed. */
+  signal?: AbortSignal;
+  /** Receives a progress snapshot every progressIntervalMs while sending. */
+  onProgress?: (progress: RunnerProgress) => void;
+  progressIntervalMs?: number;
+}
+
+export async function executePlan(plan: RunPlan, options: ExecuteOptions = {}): Promise<RunnerSummary> {
+  const { signal, onProgress, progressIntervalMs } = options;
   const recorder = new Recorder(plan.accepted, plan.model === 'open');
   const model = createModel(plan, recorder);
   const connections = createConnections(plan, model);
@@ -79,6 +89,10 @@ export async function executePlan(plan: RunPlan, signal?: AbortSignal): Promise<
   const durationTimer =
     plan.model === 'closed' && plan.durationMs !== undefined ? setTimeout(stop, plan.durationMs) : undefined;
   signal?.addEventListener('abort', stop);
+  const stopProgress =
+    onProgress !== undefined && progressIntervalMs !== undefined
+      ? reportProgress(recorder, progressIntervalMs, onProgress)
+      : undefined;
   const startMs = performance.now();
   try {
     if (signal?.aborted === true) stop();
@@ -87,6 +101,7 @@ export async function executePlan(plan: RunPlan, signal?: AbortSignal): Promise<
   } finally {
     clearInterval(sweeper);
     clearTimeout(durationTimer);
+    stopProgress?.();
     signal?.removeEventListener('abort', stop);
     for (const connection of connections) connection.close();
   }

@@ -3,7 +3,7 @@
  * the offending option. Nothing is sent before the plan is complete.
  */
 import { HTTP_METHODS } from '../loadtest/spec.js';
-import type { RunnerOptions } from './contract.js';
+import type { RunnerOptions, RunnerProgress } from './contract.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -24,6 +24,10 @@ export interface RunOptions extends RunnerOptions {
   signal?: AbortSignal;
   /** Receives notes about the run (start synchronisation, for instance). Default: one line each on stderr. */
   log?: (line: string) => void;
+  /** Report progress every this many ms while sending (see RunnerProgress). Default: no progress reports. */
+  progressIntervalMs?: number;
+  /** Receives the progress reports. Default: a `{"progress":{...}}` line each on stderr. */
+  onProgress?: (progress: RunnerProgress) => void;
 }
 
 export interface RunPlan {
@@ -143,6 +147,7 @@ export function planRun(options: RunOptions): RunPlan {
     transport: transport === 'auto' ? (url.protocol === 'https:' ? 'undici' : 'socket') : transport,
     insecure: options.insecure ?? false,
   };
+  positiveInteger('progress interval', options.progressIntervalMs);
   if (rate === undefined) {
     // As in the LoadTest spec: without a duration, `repeat` (requests) defaults to 1.
     if (durationMs === undefined) plan.requests = requests ?? 1;

@@ -7,6 +7,7 @@ import { RUNNER_EXIT, type RunnerSummary } from './contract.js';
 import { executePlan } from './engine.js';
 import { mergeSummaries } from './merge.js';
 import { planRun, type RunOptions, type RunPlan } from './plan.js';
+import { progressLine } from './progress.js';
 import { waitForStart } from './start-sync.js';
 
 export interface RunnerResult {
@@ -35,6 +36,10 @@ export async function runRunner(options: RunOptions): Promise<RunnerResult> {
     signal: options.signal,
     log,
   });
-  const summary = await executePlan(plan, options.signal);
+  const summary = await executePlan(plan, {
+    signal: options.signal,
+    progressIntervalMs: options.progressIntervalMs,
+    onProgress: options.onProgress ?? ((progress) => process.stderr.write(progressLine(progress))),
+  });
   return { plan, summary, results: mergeSummaries([summary]), exitCode: exitCodeFor(summary) };
 }

@@ -8,7 +8,12 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command } from 'commander';
 import { registerRunnerCommand, runRunnerCommand } from '../../src/runner/cli.js';
-import { runnerArgs, TERMINATION_MESSAGE_LIMIT, type RunnerSummary } from '../../src/runner/contract.js';
+import {
+  runnerArgs,
+  TERMINATION_MESSAGE_LIMIT,
+  type RunnerProgress,
+  type RunnerSummary,
+} from '../../src/runner/contract.js';
 import { closedPort } from '../support/raw-server.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
@@ -134,6 +139,20 @@ describe('runner command', () => {
     const summary = JSON.parse(await readFile(summaryFile, 'utf8')) as RunnerSummary;
     assert.equal(summary.completed, 30);
     assert.equal(summary.pipelining, 2);
+  });
+
+  it('prints progress snapshots as JSON lines on stderr while sending', async () => {
+    const errors: string[] = [];
+    const code = await runRunnerCommand(['--url', url, '--duration', '400ms', '--progress-interval', '100'], {
+      stdout: () => undefined,
+      stderr: (text) => errors.push(text),
+    });
+    assert.equal(code, 0);
+    const snapshots = errors.map((line) => (JSON.parse(line) as { progress: RunnerProgress }).progress);
+    assert.ok(snapshots.length >= 3, `${snapshots.length} snapshots`);
+    const last = snapshots.at(-1)!;
+    assert.ok(last.completed > 0 && last.sent >= last.completed && last.rps > 0 && last.p99Ms > 0);
+    assert.equal(last.failed, 0);
   });
 
   it('registers itself on a program as the runner subcommand', () => {
