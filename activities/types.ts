@@ -66,25 +66,29 @@ export interface LoadTestEvent {
 
 export interface LoadTestActivities {
   /** Whether the test's target can be reached at all, e.g. that its Service exists. */
-  checkTarget(input: { loadTest: LoadTestRef; spec: LoadTestSpec }): Promise<TargetCheck>;
+  checkTarget: (input: { loadTest: LoadTestRef; spec: LoadTestSpec }) => Promise<TargetCheck>;
   /**
    * Creates `spec.replicas` runners for one generation, waiting at the start line (they send nothing before
    * startRunners). Deterministic names: a retry creates no duplicates. Returns the runner names.
    */
-  createRunners(input: { loadTest: LoadTestRef; generation: number; spec: LoadTestSpec }): Promise<string[]>;
+  createRunners: (input: { loadTest: LoadTestRef; generation: number; spec: LoadTestSpec }) => Promise<string[]>;
   /** Resolves when every runner has started, or with the first that failed or did not start within `timeoutMs`. */
-  awaitRunnersRunning(input: RunnersRef & { timeoutMs: number }): Promise<RunnersRunning>;
+  awaitRunnersRunning: (input: RunnersRef & { timeoutMs: number }) => Promise<RunnersRunning>;
   /** Tells every runner to start sending at `startAtMs` (epoch ms). */
-  startRunners(input: RunnersRef & { startAtMs: number }): Promise<void>;
+  startRunners: (input: RunnersRef & { startAtMs: number }) => Promise<void>;
   /** Resolves when every runner succeeded (with the merged results) or with the first that failed. */
-  awaitRunnersCompleted(input: RunnersRef): Promise<RunnersCompleted>;
+  awaitRunnersCompleted: (input: RunnersRef) => Promise<RunnersCompleted>;
   /**
    * Deletes runners of the LoadTest: all of them, or all but those of `exceptGeneration`; with `keepFinished`,
    * only those still running (finished ones keep their logs for whoever investigates). Returns what it deleted.
    */
-  deleteRunners(input: { loadTest: LoadTestRef; exceptGeneration?: number; keepFinished?: boolean }): Promise<string[]>;
+  deleteRunners: (input: {
+    loadTest: LoadTestRef;
+    exceptGeneration?: number;
+    keepFinished?: boolean;
+  }) => Promise<string[]>;
   /** Shows the workflow's view of the LoadTest (Kubernetes: patches `.status`). */
-  publishStatus(input: { loadTest: LoadTestRef; status: StatusReport }): Promise<void>;
+  publishStatus: (input: { loadTest: LoadTestRef; status: StatusReport }) => Promise<void>;
   /** Records something that happened (Kubernetes: an Event on the LoadTest). */
-  recordEvent(input: { loadTest: LoadTestRef; event: LoadTestEvent }): Promise<void>;
+  recordEvent: (input: { loadTest: LoadTestRef; event: LoadTestEvent }) => Promise<void>;
 }

@@ -217,9 +217,19 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
     return false;
   };
 
+  /** A run whose activity failed for good (not retryable) ends failed, saying which step failed and why. */
+  const runOrFail = async () => {
+    try {
+      await run();
+    } catch (error) {
+      if (!(error instanceof ActivityFailure) || isGone(error) || isCancellation(error)) throw error;
+      await fail(`${error.activityType} failed: ${error.cause?.message ?? error.message}`);
+    }
+  };
+
   try {
     if (input.settled === undefined || input.settled.generation !== current.generation) {
-      if (!interrupted()) await untilInterrupted(run);
+      if (!interrupted()) await untilInterrupted(runOrFail);
     }
     view.progress.step = 'settled';
     // Idle: wait for the next generation or deletion; keep history short meanwhile.

@@ -9,8 +9,8 @@ export interface PodClient {
   list(namespace: string, labelSelector: string): Promise<V1Pod[]>;
   /** Merges `annotations` into the pod's; false when the pod does not exist. */
   annotate(namespace: string, name: string, annotations: Record<string, string>): Promise<boolean>;
-  /** Deletes the pod; false when it did not exist. */
-  delete(namespace: string, name: string, gracePeriodSeconds: number): Promise<boolean>;
+  /** Deletes the pod (with its own grace period unless given); false when it did not exist. */
+  delete(namespace: string, name: string, gracePeriodSeconds?: number): Promise<boolean>;
 }
 
 export class KubernetesPods implements PodClient {
@@ -58,7 +58,7 @@ export class KubernetesPods implements PodClient {
     }
   }
 
-  async delete(namespace: string, name: string, gracePeriodSeconds: number): Promise<boolean> {
+  async delete(namespace: string, name: string, gracePeriodSeconds?: number): Promise<boolean> {
     try {
       await this.api.deleteNamespacedPod({ namespace, name, gracePeriodSeconds });
       return true;

@@ -1,0 +1,130 @@
+/**
+ * Waiting on runner pods without polling the API: every activity that waits reads the worker's shared pod
+ * informer and re-decides when one of its pods changes. The only API call is a single GET for a pod that has
+ * been missing from the cache for a while (deleted behind our back, or a cache that fell behind).
+ */
+import type { V1Pod } from '@kubernetes/client-node';
+import { Context } from '@temporalio/activity';
+import type { PodClient } from '../../src/k8s/index.js';
+import type { RunnersRef } from '../types.js';
+import { runnerState, type RunnerState } from './runner-pods.js';
+
+/** What the worker's shared pod informer offers (src/k8s ResilientInformer). */
+export interface RunnerPodCache {
+  get(namespace: string | undefined, name: string): V1Pod | undefined;
+  on(event: 'add' | 'update' | 'delete', handler: (pod: V1Pod) => void): () => void;
+  waitForSync(): Promise<void>;
+}
+
+export interface AwaitOptions<T> {
+  /** Heartbeat this often, ms (also when missing pods are checked). */
+  heartbeatIntervalMs: number;
+  /** A runner missing from the cache this long is looked up once; not found means it was deleted. */
+  missingGraceMs: number;
+  /** Give up after this long with `onTimeout`'s answer. */
+  timeoutMs?: number;
+  onTimeout?: (states: ReadonlyMap<string, RunnerState | undefined>) => T;
+}
+
+export type Decide<T> = (states: ReadonlyMap<string, RunnerState | undefined>) => T | undefined;
+
+/**
+ * Resolves with the first answer of `decide` over the runners' states (undefined state: pod not seen).
+ * Heartbeats meanwhile, with counts per state as details; rejects when the activity is cancelled.
+ */
+export async function awaitRunners<T>(
+  cache: RunnerPodCache,
+  pods: PodClient,
+  ref: RunnersRef,
+  decide: Decide<T>,
+  options: AwaitOptions<T>,
+): Promise<T> {
+  const context = Context.current();
+  const namespace = ref.loadTest.namespace;
+  const names = new Set(ref.runners);
+  await cache.waitForSync();
+  const missingSince = new Map<string, number>();
+  const deleted = new Set<string>();
+
+  const states = (): Map<string, RunnerState | undefined> => {
+    const result = new Map<string, RunnerState | undefined>();
+    const now = Date.now();
+    for (const name of ref.runners) {
+      const pod = cache.get(namespace, name);
+      if (pod !== undefined && pod.metadata?.uid !== undefined) {
+        missingSince.delete(name);
+        result.set(name, runnerState(pod));
+      } else if (deleted.has(name)) {
+        result.set(name, { kind: 'failed', reason: 'disappeared: its pod was deleted' });
+      } else {
+        if (!missingSince.has(name)) missingSince.set(name, now);
+        result.set(name, undefined);
+      }
+    }
+    return result;
+  };
+
+  return new Promise<T>((resolve, reject) => {
+    let done = false;
+    const cleanups: Array<() => void> = [];
+    const finish = (outcome: { value: T } | { error: unknown }) => {
+      if (done) return;
+      done = true;
+      for (const cleanup of cleanups) cleanup();
+      if ('value' in outcome) resolve(outcome.value);
+      else reject(outcome.error instanceof Error ? outcome.error : new Error(String(outcome.error)));
+    };
+    const check = () => {
+      if (done) return;
+      try {
+        const answer = decide(states());
+        if (answer !== undefined) finish({ value: answer });
+      } catch (error) {
+        finish({ error });
+      }
+    };
+    const onPod = (pod: V1Pod) => {
+      if (pod.metadata?.namespace === namespace && names.has(pod.metadata.name ?? '')) check();
+    };
+    for (const event of ['add', 'update', 'delete'] as const) cleanups.push(cache.on(event, onPod));
+
+    const tick = setInterval(() => {
+      const current = states();
+      context.heartbeat(countByKind(current));
+      void confirmMissing();
+    }, options.heartbeatIntervalMs);
+    cleanups.push(() => clearInterval(tick));
+
+    const confirmMissing = async () => {
+      const now = Date.now();
+      for (const [name, since] of missingSince) {
+        if (now - since < options.missingGraceMs || deleted.has(name)) continue;
+        try {
+          const pod = await pods.get(namespace, name);
+          if (pod === undefined) deleted.add(name);
+          else missingSince.set(name, Date.now());
+        } catch {
+          // The API is unreachable: try again next tick.
+        }
+      }
+      check();
+    };
+
+    if (options.timeoutMs !== undefined && options.onTimeout !== undefined) {
+      const { onTimeout } = options;
+      const timer = setTimeout(() => finish({ value: onTimeout(states()) }), options.timeoutMs);
+      cleanups.push(() => clearTimeout(timer));
+    }
+    context.cancelled.catch((error: unknown) => finish({ error }));
+    check();
+  });
+}
+
+function countByKind(states: ReadonlyMap<string, RunnerState | undefined>): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const state of states.values()) {
+    const kind = state?.kind ?? 'unseen';
+    counts[kind] = (counts[kind] ?? 0) + 1;
+  }
+  return counts;
+}

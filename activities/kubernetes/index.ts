@@ -1,0 +1,236 @@
+/**
+ * LoadTestActivities on Kubernetes: runners are pods owned by the LoadTest, status goes to `.status` through
+ * the status subresource, and what happens is posted as Events. Every activity is idempotent: runner names are
+ * deterministic, "already exists" and "not found" count as done.
+ */
+import { ApplicationFailure, Context } from '@temporalio/activity';
+import { hostname } from 'node:os';
+import type { EventClient, LoadTestClient, LoadTestObject, PodClient, ServiceClient } from '../../src/k8s/index.js';
+import { GENERATION_LABEL, LOADTEST_UID_LABEL, isNotFound, runnersOf } from '../../src/k8s/index.js';
+import type { LoadTestSpec } from '../../src/loadtest/spec.js';
+import { START_AT_ANNOTATION, type RunnerSummary } from '../../src/runner/contract.js';
+import { mergeSummaries } from '../../src/runner/merge.js';
+import {
+  INVALID_SPEC,
+  LOADTEST_GONE,
+  type LoadTestActivities,
+  type LoadTestRef,
+  type RunnerFailure,
+  type RunnersCompleted,
+  type RunnersRunning,
+} from '../types.js';
+import { awaitRunners, type RunnerPodCache } from './await-runners.js';
+import { eventManifest } from './events.js';
+import { parseRunnerSummary, runnerPodManifest, runnerPodName, type RunnerState } from './runner-pods.js';
+import { statusPatch } from './status.js';
+
+export type { RunnerPodCache } from './await-runners.js';
+
+export interface KubernetesActivityDeps {
+  loadTests: LoadTestClient;
+  pods: PodClient;
+  services: ServiceClient;
+  events: EventClient;
+  /** The worker's shared, started informer of runner pods (src/k8s runnerPodInformer). */
+  runnerPods: RunnerPodCache;
+  /** Image of runner pods; its entrypoint is `loadtest-operator`. */
+  runnerImage: string;
+  /** Heartbeat interval of waiting activities, ms. Default 5000. */
+  heartbeatIntervalMs?: number;
+  /** How long a runner may be missing from the informer before one GET checks it, ms. Default 15 000. */
+  missingGraceMs?: number;
+  /** Pods created or annotated at once. Default 10. */
+  concurrency?: number;
+  /** Names this worker in Events. Default: the host name (the pod name in a cluster). */
+  instance?: string;
+}
+
+export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTestActivities {
+  const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? 5000;
+  const missingGraceMs = deps.missingGraceMs ?? 15_000;
+  const concurrency = deps.concurrency ?? 10;
+  const instance = deps.instance ?? hostname();
+
+  /** The LoadTest, if it still exists with this uid; otherwise the workflow must clean up and end. */
+  async function requireLoadTest(ref: LoadTestRef): Promise<LoadTestObject> {
+    const object = await deps.loadTests.get(ref.namespace, ref.name);
+    if (object === undefined || object.metadata.uid !== ref.uid || object.metadata.deletionTimestamp) {
+      throw ApplicationFailure.nonRetryable(
+        `LoadTest ${ref.namespace}/${ref.name} (uid ${ref.uid}) is gone`,
+        LOADTEST_GONE,
+      );
+    }
+    return object;
+  }
+
+  return {
+    async checkTarget({ loadTest, spec }) {
+      const { serviceName, port } = spec.test;
+      if (serviceName === undefined) return { ok: true };
+      const service = await deps.services.get(loadTest.namespace, serviceName);
+      if (service === undefined) {
+        return { ok: false, reason: `Service "${serviceName}" does not exist in namespace "${loadTest.namespace}"` };
+      }
+      const ports = (service.spec?.ports ?? []).map((p) => p.port);
+      if (ports.length > 0 && !ports.includes(port)) {
+        return {
+          ok: false,
+          reason: `Service "${serviceName}" in namespace "${loadTest.namespace}" has no port ${port} (it has ${ports.join(', ')})`,
+        };
+      }
+      return { ok: true };
+    },
+
+    async createRunners({ loadTest, generation, spec }) {
+      await requireLoadTest(loadTest);
+      const manifests = runnerManifests(loadTest, generation, spec, deps.runnerImage);
+      const context = Context.current();
+      let created = 0;
+      await forEachLimited(manifests, concurrency, async (manifest) => {
+        context.cancellationSignal.throwIfAborted();
+        const result = await deps.pods.create(manifest);
+        const owner = result.pod.metadata?.labels?.[LOADTEST_UID_LABEL];
+        if (!result.created && owner !== loadTest.uid) {
+          // A pod of an earlier LoadTest of the same name is still terminating: remove it and try again.
+          await deps.pods.delete(loadTest.namespace, manifest.metadata!.name!);
+          throw new Error(
+            `pod ${manifest.metadata!.name} of an earlier LoadTest named ${loadTest.name} is still there`,
+          );
+        }
+        context.heartbeat({ created: ++created });
+      });
+      return manifests.map((manifest) => manifest.metadata!.name!);
+    },
+
+    async awaitRunnersRunning(input) {
+      return awaitRunners<RunnersRunning>(
+        deps.runnerPods,
+        deps.pods,
+        input,
+        (states) => {
+          const failure = firstFailure(states);
+          if (failure !== undefined) return failure;
+          const started = [...states.values()].every((s) => s?.kind === 'running' || s?.kind === 'succeeded');
+          return started ? { kind: 'running' } : undefined;
+        },
+        {
+          heartbeatIntervalMs,
+          missingGraceMs,
+          timeoutMs: input.timeoutMs,
+          onTimeout: (states) => {
+            const [runner, state] = [...states].find(([, s]) => s?.kind !== 'running' && s?.kind !== 'succeeded')!;
+            const detail = state?.kind === 'pending' && state.detail ? ` (${state.detail})` : '';
+            return { kind: 'failed', runner, reason: `did not start within ${input.timeoutMs / 1000}s${detail}` };
+          },
+        },
+      );
+    },
+
+    async startRunners({ loadTest, runners, startAtMs }) {
+      const context = Context.current();
+      let started = 0;
+      await forEachLimited(runners, concurrency, async (name) => {
+        // A missing runner is reported by awaitRunnersCompleted, with the reason.
+        await deps.pods.annotate(loadTest.namespace, name, { [START_AT_ANNOTATION]: String(startAtMs) });
+        context.heartbeat({ started: ++started });
+      });
+    },
+
+    async awaitRunnersCompleted(input) {
+      return awaitRunners<RunnersCompleted>(
+        deps.runnerPods,
+        deps.pods,
+        input,
+        (states) => {
+          const failure = firstFailure(states);
+          if (failure !== undefined) return failure;
+          const summaries: RunnerSummary[] = [];
+          for (const [runner, state] of states) {
+            if (state?.kind !== 'succeeded') return undefined;
+            const summary = parseRunnerSummary(state.summary);
+            if (summary === undefined) {
+              return {
+                kind: 'failed',
+                runner,
+                reason: 'succeeded but left no runner summary in its termination message',
+              };
+            }
+            summaries.push(summary);
+          }
+          return { kind: 'succeeded', results: mergeSummaries(summaries), runners: summaries.length };
+        },
+        { heartbeatIntervalMs, missingGraceMs },
+      );
+    },
+
+    async deleteRunners({ loadTest, exceptGeneration, keepFinished }) {
+      const pods = await deps.pods.list(loadTest.namespace, runnersOf(loadTest.uid));
+      const doomed = pods.filter((pod) => {
+        if (exceptGeneration !== undefined && pod.metadata?.labels?.[GENERATION_LABEL] === String(exceptGeneration)) {
+          return false;
+        }
+        const phase = pod.status?.phase;
+        return !(keepFinished === true && (phase === 'Succeeded' || phase === 'Failed'));
+      });
+      const deleted: string[] = [];
+      await forEachLimited(doomed, concurrency, async (pod) => {
+        const name = pod.metadata!.name!;
+        if (await deps.pods.delete(loadTest.namespace, name)) deleted.push(name);
+      });
+      return deleted.sort();
+    },
+
+    async publishStatus({ loadTest, status }) {
+      const current = await requireLoadTest(loadTest);
+      try {
+        await deps.loadTests.patchStatus(loadTest.namespace, loadTest.name, statusPatch(status, current.status));
+      } catch (error) {
+        if (isNotFound(error)) await requireLoadTest(loadTest);
+        throw error;
+      }
+    },
+
+    async recordEvent({ loadTest, event }) {
+      await deps.events.create(eventManifest(loadTest, event, new Date(), instance));
+    },
+  };
+}
+
+/** The pod manifests of one run; a spec that cannot become runner arguments fails for good. */
+function runnerManifests(loadTest: LoadTestRef, generation: number, spec: LoadTestSpec, image: string) {
+  try {
+    return Array.from({ length: spec.replicas }, (_, index) =>
+      runnerPodManifest({ loadTest, generation, index, test: spec.test, image }),
+    );
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw ApplicationFailure.nonRetryable(`cannot build runners: ${message}`, INVALID_SPEC);
+  }
+}
+
+function firstFailure(states: ReadonlyMap<string, RunnerState | undefined>): RunnerFailure | undefined {
+  for (const [runner, state] of states) {
+    if (state?.kind === 'failed') return { kind: 'failed', runner, reason: state.reason };
+  }
+  return undefined;
+}
+
+/** Runs `fn` over `items`, at most `limit` at a time; rejects with the first error after all have settled. */
+async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const errors: unknown[] = [];
+  const lane = async () => {
+    while (next < items.length) {
+      const item = items[next++]!;
+      try {
+        await fn(item);
+      } catch (error) {
+        errors.push(error);
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
+  if (errors.length > 0) throw errors[0];
+}
+
+export { runnerPodName };

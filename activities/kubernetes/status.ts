@@ -1,0 +1,73 @@
+/** How the workflow's StatusReport becomes the LoadTest's `.status` (a merge patch). Pure. */
+import type { LoadTestObject, LoadTestStatusPatch } from '../../src/k8s/index.js';
+import type { LoadTestState } from '../../src/loadtest/spec.js';
+import type { StatusReport } from '../types.js';
+
+/** The one condition, Knative-style: Unknown while running, True when finished, False when failed. */
+export const SUCCEEDED_CONDITION = 'Succeeded';
+
+interface Condition {
+  type: string;
+  status: 'True' | 'False' | 'Unknown';
+  reason: string;
+  message: string;
+  observedGeneration: number;
+  lastTransitionTime: string;
+}
+
+const CONDITION_STATUS: Record<LoadTestState, Condition['status']> = {
+  pending: 'Unknown',
+  executing: 'Unknown',
+  finished: 'True',
+  failed: 'False',
+};
+
+const REASONS: Record<LoadTestState, string> = {
+  pending: 'Pending',
+  executing: 'Executing',
+  finished: 'Finished',
+  failed: 'Failed',
+};
+
+/** "812.3" requests/s for the printer column. */
+export function formatRps(rps: number): string {
+  return rps >= 100 ? String(Math.round(rps)) : String(Math.round(rps * 10) / 10);
+}
+
+/** "4.1ms", "1.25s" for the printer column. */
+export function formatLatency(ms: number): string {
+  if (ms >= 1000) return `${Math.round(ms / 10) / 100}s`;
+  return `${Math.round(ms * 10) / 10}ms`;
+}
+
+/**
+ * The merge patch for `.status`. Fields the report leaves out are removed (null), so a new generation's
+ * pending status does not show the previous run's results. The condition keeps its lastTransitionTime
+ * while its status stays the same.
+ */
+export function statusPatch(report: StatusReport, current?: LoadTestObject['status']): LoadTestStatusPatch {
+  const previous = (current?.conditions as Condition[] | undefined)?.find((c) => c.type === SUCCEEDED_CONDITION);
+  const status = CONDITION_STATUS[report.state];
+  const condition: Condition = {
+    type: SUCCEEDED_CONDITION,
+    status,
+    reason: REASONS[report.state],
+    message: report.message,
+    observedGeneration: report.generation,
+    lastTransitionTime:
+      previous?.status === status && previous.lastTransitionTime ? previous.lastTransitionTime : report.transitionTime,
+  };
+  return {
+    state: report.state,
+    children: report.children,
+    observedGeneration: report.generation,
+    message: report.message,
+    startTime: report.startTime ?? null,
+    completionTime: report.completionTime ?? null,
+    results: report.results ?? null,
+    thresholds: report.thresholds ?? null,
+    rps: report.results ? formatRps(report.results.rps) : null,
+    p99: report.results ? formatLatency(report.results.latencyMs.p99) : null,
+    conditions: [condition],
+  };
+}

@@ -1,0 +1,139 @@
+import { strict as assert } from 'node:assert';
+import {
+  describeExit,
+  labelSafe,
+  runnerPodManifest,
+  runnerPodName,
+  runnerState,
+} from '../../activities/kubernetes/runner-pods.js';
+import { POD_ANNOTATIONS_FILE } from '../../src/runner/contract.js';
+import { runnerSummary, withPhase } from './fakes.js';
+
+const loadTest = { namespace: 'team-a', name: 'example-02', uid: '1b4e28ba-2fa1-11d2-883f-0016d3cca427' };
+const test = { method: 'GET' as const, serviceName: 'nginx', port: 80, path: '/', repeat: 10 };
+
+describe('runner pods', () => {
+  describe('names', () => {
+    it('are <name>-g<generation>-<index>, the same on every call', () => {
+      assert.equal(runnerPodName('example-02', 3, 4), 'example-02-g3-4');
+      assert.equal(runnerPodName('example-02', 3, 4), runnerPodName('example-02', 3, 4));
+    });
+
+    it('stay within 63 characters and distinct for long names that share a prefix', () => {
+      const a = runnerPodName(`${'a'.repeat(70)}-one`, 12, 999);
+      const b = runnerPodName(`${'a'.repeat(70)}-two`, 12, 999);
+      assert.ok(a.length <= 63 && b.length <= 63, `${a} ${b}`);
+      assert.notEqual(a, b);
+      assert.match(a, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+    });
+
+    it('do not let a dotted name collide with its dashed twin', () => {
+      assert.notEqual(runnerPodName('a.b', 1, 0), runnerPodName('a-b', 1, 0));
+      assert.ok(!labelSafe('a.b').includes('.'));
+    });
+  });
+
+  describe('manifest', () => {
+    const pod = runnerPodManifest({ loadTest, generation: 2, index: 1, test, image: 'loadtest-operator:dev' });
+    const container = pod.spec!.containers[0]!;
+
+    it('is owned by its LoadTest as controller, blocking the LoadTest’s deletion until it is gone', () => {
+      assert.deepEqual(pod.metadata?.ownerReferences, [
+        {
+          apiVersion: 'example.org/v1',
+          kind: 'LoadTest',
+          name: 'example-02',
+          uid: loadTest.uid,
+          controller: true,
+          blockOwnerDeletion: true,
+        },
+      ]);
+    });
+
+    it('carries labels naming the operator, the LoadTest uid and the generation', () => {
+      assert.equal(pod.metadata?.labels?.['app.kubernetes.io/managed-by'], 'loadtest-operator');
+      assert.equal(pod.metadata?.labels?.['loadtest.example.org/uid'], loadTest.uid);
+      assert.equal(pod.metadata?.labels?.['loadtest.example.org/generation'], '2');
+      assert.equal(pod.metadata?.name, 'example-02-g2-1');
+      assert.equal(pod.metadata?.namespace, 'team-a');
+    });
+
+    it('never restarts and runs the runner against the Service, waiting for its start annotation', () => {
+      assert.equal(pod.spec?.restartPolicy, 'Never');
+      assert.equal(container.image, 'loadtest-operator:dev');
+      const args = container.args!;
+      assert.deepEqual(args.slice(0, 5), ['runner', '--url', 'http://nginx.team-a.svc:80/', '--method', 'GET']);
+      assert.equal(args[args.indexOf('--requests') + 1], '10');
+      assert.equal(args[args.indexOf('--start-at-file') + 1], POD_ANNOTATIONS_FILE);
+      assert.equal(args[args.indexOf('--summary-file') + 1], '/dev/termination-log');
+    });
+
+    it('exposes its annotations through a downwardAPI volume where the runner looks for them', () => {
+      assert.deepEqual(container.volumeMounts, [
+        { name: 'podinfo', mountPath: '/etc/loadtest/podinfo', readOnly: true },
+      ]);
+      assert.deepEqual(pod.spec?.volumes?.[0]?.downwardAPI?.items, [
+        { path: 'annotations', fieldRef: { fieldPath: 'metadata.annotations' } },
+      ]);
+    });
+  });
+
+  describe('state', () => {
+    const pod = runnerPodManifest({ loadTest, generation: 1, index: 0, test, image: 'x' });
+
+    it('is failed with exit code, meaning and the failed requests when the runner exits 1', () => {
+      const message = JSON.stringify(runnerSummary(10, 1000, 7));
+      const state = runnerState(withPhase(pod, 'Failed', { exitCode: 1, reason: 'Error', message }));
+      assert.deepEqual(state, {
+        kind: 'failed',
+        reason: 'exited with code 1 (some requests failed): 7 of 10 requests failed (status 503: 7)',
+      });
+    });
+
+    it('is failed with what the runner said when it exits with a usage error', () => {
+      assert.equal(
+        describeExit(2, 'Error', 'error: unknown option --nope\n'),
+        'exited with code 2 (bad arguments): error: unknown option --nope',
+      );
+    });
+
+    it('is failed when the image cannot be pulled, instead of waiting forever', () => {
+      const stuck = {
+        ...pod,
+        status: {
+          phase: 'Pending',
+          containerStatuses: [
+            {
+              name: 'runner',
+              image: 'x',
+              imageID: '',
+              ready: false,
+              restartCount: 0,
+              state: { waiting: { reason: 'ImagePullBackOff', message: 'pull access denied' } },
+            },
+          ],
+        },
+      };
+      assert.deepEqual(runnerState(stuck), {
+        kind: 'failed',
+        reason: 'cannot start: ImagePullBackOff: pull access denied',
+      });
+    });
+
+    it('is pending with the scheduler’s reason while unscheduled', () => {
+      const unscheduled = {
+        ...pod,
+        status: {
+          phase: 'Pending',
+          conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: 'no nodes' }],
+        },
+      };
+      assert.deepEqual(runnerState(unscheduled), { kind: 'pending', detail: 'Unschedulable: no nodes' });
+    });
+
+    it('is succeeded with the termination message as summary', () => {
+      const state = runnerState(withPhase(pod, 'Succeeded', { exitCode: 0, message: '{"v":1}' }));
+      assert.deepEqual(state, { kind: 'succeeded', summary: '{"v":1}' });
+    });
+  });
+});
