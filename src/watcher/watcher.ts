@@ -1,0 +1,176 @@
+/**
+ * The watcher turns LoadTest objects into workflow signals, level-triggered: every list (at start, after a
+ * reconnect, and periodically) reconciles everything, so whatever happened while it was down is handled.
+ * - A LoadTest whose `.status.observedGeneration` lags its generation gets signalWithStart(update): the
+ *   workflow (id from namespace, name and uid) is started if missing, else told the new generation.
+ * - A deleted LoadTest gets a delete signal; so does every running LoadTest workflow whose object no longer
+ *   exists (or exists with another uid) when the watcher lists.
+ * It holds no state of its own: Kubernetes and Temporal hold it all, and every call it makes is idempotent.
+ */
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import type { LoadTestClient, LoadTestObject } from '../k8s/index.js';
+import { loadTestWorkflowId, parseLoadTestWorkflowId, type LoadTestRef } from '../loadtest/workflow-id.js';
+import {
+  LOADTEST_GENERATION,
+  LOADTEST_NAME,
+  LOADTEST_NAMESPACE,
+  LOADTEST_STATE,
+} from '../temporal/search-attributes.js';
+import {
+  deleteSignal,
+  LOADTEST_WORKFLOW_TYPE,
+  updateSignal,
+  type LoadTestWorkflowInput,
+  type RunTiming,
+} from '../../workflows/definitions.js';
+import { desiredRunOf, isBeingDeleted, needsSignal, refOf } from './desired.js';
+
+/** What the watcher needs from a LoadTest informer (src/k8s loadTestInformer). */
+export interface LoadTestSource {
+  on(event: 'add' | 'update' | 'delete', handler: (object: LoadTestObject) => void): () => void;
+  on(event: 'synced', handler: (objects: readonly LoadTestObject[]) => void): () => void;
+  start(): void;
+  stop(): Promise<void>;
+}
+
+export interface WatcherLogger {
+  info(fields: object, message: string): void;
+  warn(fields: object, message: string): void;
+  error(fields: object, message: string): void;
+}
+
+export interface WatcherOptions {
+  client: Client;
+  /** Informer of every LoadTest; the watcher starts and stops it. */
+  source: LoadTestSource;
+  /** For confirming, one object at a time, that a workflow's LoadTest is really gone. */
+  loadTests: LoadTestClient;
+  taskQueue: string;
+  log: WatcherLogger;
+  /** Passed to new workflows; default: the workflow's defaults. */
+  timing?: RunTiming;
+  /** Attempts per call to Temporal before leaving it to the next list. Default 4 (1 s, 2 s, 4 s apart). */
+  attempts?: number;
+}
+
+/** Visibility query for running LoadTest workflows. */
+export const RUNNING_LOADTEST_WORKFLOWS = `WorkflowType = '${LOADTEST_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
+
+export class LoadTestWatcher {
+  private readonly inFlight = new Map<string, Promise<void>>();
+  private readonly unsubscribe: Array<() => void> = [];
+  private stopping = false;
+  private syncedOnce = false;
+
+  constructor(private readonly options: WatcherOptions) {}
+
+  /** True once the first list has been reconciled (for /readyz). */
+  get ready(): boolean {
+    return this.syncedOnce;
+  }
+
+  start(): void {
+    const { source } = this.options;
+    const onChange = (object: LoadTestObject) => this.enqueue(object.metadata.uid, () => this.reconcile(object));
+    this.unsubscribe.push(
+      source.on('add', onChange),
+      source.on('update', onChange),
+      source.on('delete', (object) => this.enqueue(object.metadata.uid, () => this.signalDelete(refOf(object)))),
+      source.on('synced', (objects) => {
+        for (const object of objects) onChange(object);
+        void this.reconcileOrphans(objects).then(() => {
+          this.syncedOnce = true;
+        });
+      }),
+    );
+    source.start();
+  }
+
+  /** Stops watching and waits for calls in flight. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    for (const off of this.unsubscribe.splice(0)) off();
+    await this.options.source.stop();
+    await Promise.allSettled([...this.inFlight.values()]);
+  }
+
+  /** Brings one LoadTest's workflow up to date with the object. */
+  async reconcile(object: LoadTestObject): Promise<void> {
+    if (isBeingDeleted(object)) return this.signalDelete(refOf(object));
+    if (!needsSignal(object)) return;
+    const loadTest = refOf(object);
+    const desired = desiredRunOf(object);
+    const input: LoadTestWorkflowInput = { loadTest, desired, timing: this.options.timing };
+    await this.options.client.workflow.signalWithStart(LOADTEST_WORKFLOW_TYPE, {
+      workflowId: loadTestWorkflowId(loadTest),
+      taskQueue: this.options.taskQueue,
+      args: [input],
+      signal: updateSignal,
+      signalArgs: [desired],
+      typedSearchAttributes: [
+        { key: LOADTEST_NAMESPACE, value: loadTest.namespace },
+        { key: LOADTEST_NAME, value: loadTest.name },
+        { key: LOADTEST_STATE, value: 'pending' },
+        { key: LOADTEST_GENERATION, value: desired.generation },
+      ],
+    });
+    this.options.log.info({ loadTest, generation: desired.generation }, 'signalled workflow with generation');
+  }
+
+  async signalDelete(loadTest: LoadTestRef): Promise<void> {
+    try {
+      await this.options.client.workflow.getHandle(loadTestWorkflowId(loadTest)).signal(deleteSignal);
+      this.options.log.info({ loadTest }, 'signalled workflow: LoadTest deleted');
+    } catch (error) {
+      if (!(error instanceof WorkflowNotFoundError)) throw error;
+    }
+  }
+
+  /**
+   * Signals delete to every running LoadTest workflow whose object is not in `objects`, after checking that
+   * object once more (it may have been created since the list).
+   */
+  async reconcileOrphans(objects: readonly LoadTestObject[]): Promise<void> {
+    const listed = new Set(objects.map((object) => object.metadata.uid));
+    try {
+      for await (const execution of this.options.client.workflow.list({ query: RUNNING_LOADTEST_WORKFLOWS })) {
+        const loadTest = parseLoadTestWorkflowId(execution.workflowId);
+        if (loadTest === undefined || listed.has(loadTest.uid)) continue;
+        this.enqueue(loadTest.uid, async () => {
+          const object = await this.options.loadTests.get(loadTest.namespace, loadTest.name);
+          if (object === undefined || object.metadata.uid !== loadTest.uid || isBeingDeleted(object)) {
+            await this.signalDelete(loadTest);
+          }
+        });
+      }
+    } catch (error) {
+      this.options.log.warn({ error: String(error) }, 'could not list LoadTest workflows; retrying at the next list');
+    }
+  }
+
+  /** Runs `work` after earlier work for the same LoadTest, retrying with backoff; logs what still fails. */
+  private enqueue(key: string, work: () => Promise<void>): void {
+    if (this.stopping) return;
+    const previous = this.inFlight.get(key) ?? Promise.resolve();
+    const next = previous.then(() => this.withRetries(work));
+    this.inFlight.set(key, next);
+    void next.finally(() => {
+      if (this.inFlight.get(key) === next) this.inFlight.delete(key);
+    });
+  }
+
+  private async withRetries(work: () => Promise<void>): Promise<void> {
+    const attempts = this.options.attempts ?? 4;
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await work();
+      } catch (error) {
+        if (attempt >= attempts || this.stopping) {
+          this.options.log.error({ error: String(error) }, 'giving up until the next list');
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** (attempt - 1)));
+      }
+    }
+  }
+}
