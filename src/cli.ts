@@ -2,11 +2,13 @@
 /** The package's command line: `loadtest-operator <command>`. Each command registers itself here. */
 import { Command, CommanderError } from 'commander';
 import { registerRunnerCommand } from './runner/cli.js';
+import { registerOperatorCommands } from './worker/cli.js';
 
 const program = new Command('loadtest-operator')
   .description('Run HTTP load tests declared as LoadTest resources, orchestrated by Temporal')
   .exitOverride();
 registerRunnerCommand(program);
+registerOperatorCommands(program);
 
 try {
   await program.parseAsync(process.argv);

@@ -1,0 +1,33 @@
+/**
+ * `loadtest-operator watcher`: watches every LoadTest and keeps one workflow per LoadTest in step with it.
+ * Stops on SIGTERM/SIGINT after the calls in flight.
+ */
+import type { Logger } from 'pino';
+import type { OperatorConfig } from '../config.js';
+import { createKubernetes, loadKubeConfig, loadTestInformer } from '../k8s/index.js';
+import { connectClient } from '../temporal/connection.js';
+import { startHealthServer } from '../worker/health.js';
+import { LoadTestWatcher } from './watcher.js';
+
+export async function runWatcher(config: OperatorConfig, log: Logger): Promise<void> {
+  const kube = createKubernetes(loadKubeConfig(config.kubeconfig));
+  const client = await connectClient({ address: config.temporalAddress, namespace: config.temporalNamespace });
+  const source = loadTestInformer(kube, {
+    relistIntervalMs: config.resyncIntervalMs,
+    onError: (error, retryInMs) => log.warn({ error: String(error), retryInMs }, 'LoadTest watch failed'),
+  });
+  const watcher = new LoadTestWatcher({ client, source, loadTests: kube.loadTests, taskQueue: config.taskQueue, log });
+  const health = await startHealthServer(config.healthPort, () => watcher.ready);
+  const stopped = new Promise<NodeJS.Signals>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  watcher.start();
+  log.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'watcher started');
+  const signal = await stopped;
+  log.info({ signal }, 'watcher stopping');
+  await watcher.stop();
+  await health.close();
+  await client.connection.close();
+  log.info('watcher stopped');
+}

@@ -1,0 +1,33 @@
+/** The operator's long-running processes as `loadtest-operator worker` and `loadtest-operator watcher`. */
+import type { Command } from 'commander';
+import { pino } from 'pino';
+import { loadConfig } from '../config.js';
+import { runWatcher } from '../watcher/process.js';
+import { runWorker } from './worker.js';
+
+const ENVIRONMENT = `
+Environment:
+  KUBECONFIG          kubeconfig file (default: in-cluster service account, else ~/.kube/config)
+  TEMPORAL_ADDRESS    Temporal frontend (default 127.0.0.1:7233)
+  TEMPORAL_NAMESPACE  Temporal namespace (default "default")
+  TASK_QUEUE          task queue (default "loadtest-operator")
+  RUNNER_IMAGE        runner pod image (worker; default "loadtest-operator:dev")
+  HEALTH_PORT         port of /healthz and /readyz (default 0: off)
+  RESYNC_INTERVAL_MS  how often the watcher re-lists every LoadTest (default 300000)`;
+
+export function registerOperatorCommands(program: Command): void {
+  program
+    .command('worker')
+    .description('Run LoadTest workflows and their Kubernetes activities (stops on SIGTERM)')
+    .addHelpText('after', ENVIRONMENT)
+    .action(async () => {
+      await runWorker(loadConfig(), pino({ name: 'worker' }));
+    });
+  program
+    .command('watcher')
+    .description('Watch LoadTests and start, update and delete their workflows (stops on SIGTERM)')
+    .addHelpText('after', ENVIRONMENT)
+    .action(async () => {
+      await runWatcher(loadConfig(), pino({ name: 'watcher' }));
+    });
+}
