@@ -1,0 +1,206 @@
+/**
+ * Driving the operator on the test bed the way a person does: kubectl with the test bed's KUBECONFIG, the
+ * operator's own processes (`loadtest-operator worker` and `watcher`), and a local HTTP server standing behind
+ * a selector-less Service (the node agent forwards `<svc>.<ns>.svc:<port>` to its EndpointSlice address).
+ */
+import { Client, Connection } from '@temporalio/client';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+
+export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
+const CLI = join(REPO, 'dist/src/cli.js');
+const KUBECTL = '/usr/bin/kubectl';
+/** The test bed's node IP: EndpointSlices with it reach 127.0.0.1 on this machine. */
+const NODE_IP = '192.0.2.10';
+export const ARTIFACTS = join(REPO, 'test/artifacts/operator');
+
+export class KubectlError extends Error {
+  constructor(
+    readonly args: string[],
+    readonly stderr: string,
+  ) {
+    super(`kubectl ${args.join(' ')}: ${stderr.trim()}`);
+  }
+}
+
+/** Runs kubectl with the test bed's KUBECONFIG; rejects with its stderr when it fails. */
+export function kubectl(args: string[], input?: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(
+      KUBECTL,
+      args,
+      { env: process.env, maxBuffer: 16 * 1024 * 1024 },
+      (error, stdout, stderr) => {
+        if (error) reject(new KubectlError(args, stderr || error.message));
+        else resolve(stdout);
+      },
+    );
+    if (input !== undefined) child.stdin?.end(input);
+  });
+}
+
+export function apply(object: object): Promise<string> {
+  return kubectl(['apply', '-f', '-'], stringify(object));
+}
+
+export async function getJson<T = Record<string, unknown>>(args: string[]): Promise<T> {
+  return JSON.parse(await kubectl([...args, '-o', 'json'])) as T;
+}
+
+/** Waits with `kubectl wait` (a watch, not polling) until `jsonpath` equals `value`. */
+export function waitForJsonPath(resource: string, namespace: string, jsonpath: string, value: string, timeoutS = 90) {
+  return kubectl(['wait', resource, '-n', namespace, `--for=jsonpath=${jsonpath}=${value}`, `--timeout=${timeoutS}s`]);
+}
+
+export async function ensureCrd(): Promise<void> {
+  await kubectl(['apply', '-f', join(REPO, 'crds/loadtest.yaml')]);
+  await kubectl(['wait', '--for=condition=Established', 'crd/loadtests.example.org', '--timeout=60s']);
+}
+
+export async function createNamespace(name: string): Promise<void> {
+  await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+}
+
+export function loadTestManifest(namespace: string, name: string, spec: object): object {
+  return { apiVersion: 'example.org/v1', kind: 'LoadTest', metadata: { name, namespace }, spec };
+}
+
+/** Polls until `probe` holds, for what kubectl cannot wait on (a list becoming empty). */
+export async function eventually<T>(probe: () => Promise<T | undefined>, timeoutMs: number, what: string): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`${what}: not within ${timeoutMs / 1000}s`);
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+}
+
+export async function podNames(namespace: string, selector: string): Promise<string[]> {
+  const list = await getJson<{ items: Array<{ metadata: { name: string } }> }>([
+    'get',
+    'pods',
+    '-n',
+    namespace,
+    '-l',
+    selector,
+  ]);
+  return list.items.map((pod) => pod.metadata.name).sort();
+}
+
+/** An HTTP server on 127.0.0.1 that counts requests, reachable in the cluster as Service `name`. */
+export class CountingServer {
+  requests = 0;
+  private server?: Server;
+
+  constructor(private readonly status = 200) {}
+
+  async expose(namespace: string, name: string, servicePort = 80): Promise<void> {
+    this.server = createServer((request, response) => {
+      this.requests++;
+      request.resume();
+      request.on('end', () => response.writeHead(this.status, { 'content-type': 'text/plain' }).end('ok'));
+    });
+    await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
+    const { port } = this.server.address() as AddressInfo;
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name, namespace },
+      spec: { ports: [{ name: 'http', port: servicePort, targetPort: port }] },
+    });
+    await apply({
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: { name: `${name}-local`, namespace, labels: { 'kubernetes.io/service-name': name } },
+      addressType: 'IPv4',
+      endpoints: [{ addresses: [NODE_IP], conditions: { ready: true } }],
+      ports: [{ name: 'http', port, protocol: 'TCP' }],
+    });
+  }
+
+  async close(): Promise<void> {
+    this.server?.closeAllConnections();
+    await new Promise((resolve) => (this.server ? this.server.close(resolve) : resolve(undefined)));
+  }
+}
+
+/** The operator's two processes, started from the local build, logging to test/artifacts/operator/. */
+export class Operator {
+  private worker?: ChildProcess;
+  private watcher?: ChildProcess;
+  readonly taskQueue: string;
+
+  constructor(private readonly label: string) {
+    this.taskQueue = `loadtest-operator-${label}`;
+    mkdirSync(ARTIFACTS, { recursive: true });
+  }
+
+  start(): void {
+    this.worker = this.spawn('worker');
+    this.startWatcher();
+  }
+
+  startWatcher(): void {
+    this.watcher = this.spawn('watcher');
+  }
+
+  async stopWatcher(): Promise<void> {
+    await stopProcess(this.watcher);
+    this.watcher = undefined;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([stopProcess(this.watcher), stopProcess(this.worker)]);
+  }
+
+  private spawn(command: 'worker' | 'watcher'): ChildProcess {
+    const log = createWriteStream(join(ARTIFACTS, `${this.label}-${command}.log`), { flags: 'a' });
+    const child = spawn(process.execPath, [CLI, command], {
+      env: { ...process.env, TASK_QUEUE: this.taskQueue, RUNNER_IMAGE: 'loadtest-operator:dev', HEALTH_PORT: '0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    child.stdout.pipe(log);
+    child.stderr.pipe(log);
+    return child;
+  }
+}
+
+async function stopProcess(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** A Temporal client for the test bed's server (to check workflows the operator ran). */
+export async function temporalClient(): Promise<Client> {
+  const address = process.env.TEMPORAL_ADDRESS;
+  if (address === undefined) throw new Error('TEMPORAL_ADDRESS is not set: is the test bed up?');
+  const connection = await Connection.connect({ address });
+  return new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
+}
+
+/** Follows `.status.state` of a LoadTest with `kubectl get -w`, collecting every distinct value in order. */
+export function followStates(namespace: string, name: string): { states: string[]; stop: () => void } {
+  const states: string[] = [];
+  const child = spawn(KUBECTL, ['get', 'ld', name, '-n', namespace, '-w', '-o', 'jsonpath={.status.state}{"\\n"}'], {
+    env: process.env,
+    stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  let buffer = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    buffer += chunk.toString();
+    const lines = buffer.split('\n');
+    buffer = lines.pop() ?? '';
+    for (const line of lines) if (line !== '' && states.at(-1) !== line) states.push(line);
+  });
+  return { states, stop: () => child.kill() };
+}

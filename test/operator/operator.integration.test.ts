@@ -1,0 +1,298 @@
+/**
+ * The operator end to end on the test bed: kubectl apply → watcher → workflow → activities → runner pods →
+ * status, with real runner processes sending real requests. Histories of these runs can be kept as replay
+ * fixtures with RECORD_HISTORIES=1.
+ */
+import type { Client } from '@temporalio/client';
+import { strict as assert } from 'node:assert';
+import { loadTestWorkflowId } from '../../src/loadtest/workflow-id.js';
+import { saveHistoryIfRecording } from '../workflows/histories.js';
+import {
+  apply,
+  CountingServer,
+  createNamespace,
+  ensureCrd,
+  eventually,
+  followStates,
+  getJson,
+  kubectl,
+  KubectlError,
+  loadTestManifest,
+  Operator,
+  podNames,
+  temporalClient,
+  waitForJsonPath,
+} from './cluster.js';
+
+interface LoadTestJson {
+  metadata: { name: string; namespace: string; uid: string; generation: number };
+  status?: {
+    state?: string;
+    children?: string[];
+    message?: string;
+    observedGeneration?: number;
+    results?: { requests: number };
+  };
+}
+
+const SEED_SPEC = { replicas: 5, test: { method: 'GET', serviceName: 'nginx', path: '/', repeat: 10 } };
+
+describe('operator on the test bed', function () {
+  this.timeout(180_000);
+  let operator: Operator;
+  let temporal: Client;
+  let testNumber = 0;
+  let namespace: string;
+  const servers: CountingServer[] = [];
+
+  before(async function () {
+    await ensureCrd();
+    temporal = await temporalClient();
+    operator = new Operator('integration');
+    operator.start();
+  });
+
+  after(async () => {
+    await operator?.stop();
+    await temporal?.connection.close();
+  });
+
+  beforeEach(async () => {
+    namespace = `op-${process.pid}-${++testNumber}`;
+    await createNamespace(namespace);
+  });
+
+  afterEach(async () => {
+    for (const server of servers.splice(0)) await server.close();
+    await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => {});
+  });
+
+  async function serve(name = 'nginx', status = 200): Promise<CountingServer> {
+    const server = new CountingServer(status);
+    servers.push(server);
+    await server.expose(namespace, name);
+    return server;
+  }
+
+  const loadTest = (name: string) => getJson<LoadTestJson>(['get', 'ld', name, '-n', namespace]);
+  const workflowOf = (object: LoadTestJson) =>
+    temporal.workflow.getHandle(
+      loadTestWorkflowId({
+        namespace: object.metadata.namespace,
+        name: object.metadata.name,
+        uid: object.metadata.uid,
+      }),
+    );
+  const keepHistory = async (title: string, object: LoadTestJson) =>
+    saveHistoryIfRecording(`integration-${title}`, workflowOf(object), process.env.TEMPORAL_ADDRESS!);
+  const runnersOf = (object: LoadTestJson) => podNames(namespace, `loadtest.example.org/uid=${object.metadata.uid}`);
+
+  it('runs the seed example: five owned runner pods, pending → executing → finished, exactly 50 requests', async () => {
+    const server = await serve();
+    const follow = followStates(namespace, 'example-02');
+    await apply(loadTestManifest(namespace, 'example-02', SEED_SPEC));
+    await waitForJsonPath('ld/example-02', namespace, '{.status.state}', 'finished');
+    follow.stop();
+
+    const object = await loadTest('example-02');
+    assert.deepEqual(follow.states, ['pending', 'executing', 'finished']);
+    assert.equal(server.requests, 50);
+    assert.equal(object.status?.results?.requests, 50);
+    const pods = await runnersOf(object);
+    assert.deepEqual(
+      pods,
+      [0, 1, 2, 3, 4].map((index) => `example-02-g1-${index}`),
+    );
+    assert.deepEqual(object.status?.children, pods);
+    for (const name of pods) {
+      const pod = await getJson<{ metadata: { ownerReferences: Array<{ uid: string; controller: boolean }> } }>([
+        'get',
+        'pod',
+        name,
+        '-n',
+        namespace,
+      ]);
+      assert.deepEqual(
+        pod.metadata.ownerReferences.map((owner) => [owner.uid, owner.controller]),
+        [[object.metadata.uid, true]],
+      );
+    }
+    const table = await kubectl(['get', 'ld', 'example-02', '-n', namespace]);
+    assert.match(table, /STATE\s+CHILDREN\s+REQUESTS\/S\s+P99\s+AGE/);
+    assert.match(table, /finished\s+\["example-02-g1-0",/);
+    await keepHistory('seed-example-finished', object);
+  });
+
+  it('ends failed when a runner fails, naming the pod and the reason, with a Warning event', async () => {
+    await serve('nginx', 500);
+    await apply(loadTestManifest(namespace, 'failing', { replicas: 2, test: { serviceName: 'nginx', repeat: 3 } }));
+    await waitForJsonPath('ld/failing', namespace, '{.status.state}', 'failed');
+
+    const object = await loadTest('failing');
+    assert.match(
+      object.status?.message ?? '',
+      /^runner failing-g1-[01] exited with code 1 \(some requests failed\): 3 of 3 requests failed \(status 500: 3\)$/,
+    );
+    const events = await getJson<{ items: Array<{ type: string; reason: string; message: string }> }>([
+      'get',
+      'events',
+      '-n',
+      namespace,
+      '--field-selector',
+      `involvedObject.uid=${object.metadata.uid},type=Warning`,
+    ]);
+    assert.deepEqual(
+      events.items.map((event) => [event.reason, event.message]),
+      [['Failed', object.status?.message]],
+    );
+    await keepHistory('runner-failed', object);
+  });
+
+  it('replaces the runners when the spec changes while executing, and finishes the new generation', async () => {
+    const server = await serve();
+    const slow = { replicas: 2, test: { serviceName: 'nginx', duration: '60s', rate: 2 } };
+    await apply(loadTestManifest(namespace, 'changing', slow));
+    await waitForJsonPath('ld/changing', namespace, '{.status.state}', 'executing');
+
+    await apply(loadTestManifest(namespace, 'changing', { replicas: 3, test: { serviceName: 'nginx', repeat: 4 } }));
+    await waitForJsonPath('ld/changing', namespace, '{.status.observedGeneration}', '2');
+    await waitForJsonPath('ld/changing', namespace, '{.status.state}', 'finished');
+
+    const object = await loadTest('changing');
+    assert.deepEqual(object.status?.children, ['changing-g2-0', 'changing-g2-1', 'changing-g2-2']);
+    assert.equal(object.status?.results?.requests, 12);
+    await eventually(
+      async () => ((await runnersOf(object)).every((name) => name.includes('-g2-')) ? true : undefined),
+      30_000,
+      'generation 1 runners gone',
+    );
+    assert.deepEqual(await runnersOf(object), ['changing-g2-0', 'changing-g2-1', 'changing-g2-2']);
+    assert.ok(server.requests >= 12);
+    await keepHistory('spec-changed-while-executing', object);
+  });
+
+  it('deletes every runner and completes the workflow within 30 s of kubectl delete while executing', async () => {
+    await serve();
+    await apply(
+      loadTestManifest(namespace, 'doomed', { replicas: 3, test: { serviceName: 'nginx', duration: '120s', rate: 2 } }),
+    );
+    await waitForJsonPath('ld/doomed', namespace, '{.status.state}', 'executing');
+    const object = await loadTest('doomed');
+    await keepHistory('delete-while-executing-before', object);
+
+    const deletedAt = Date.now();
+    await kubectl(['delete', 'ld', 'doomed', '-n', namespace, '--wait=false']);
+    const result = (await workflowOf(object).result()) as { reason: string };
+    await eventually(
+      async () => ((await runnersOf(object)).length === 0 ? true : undefined),
+      30_000,
+      'runners deleted',
+    );
+
+    assert.equal(result.reason, 'deleted');
+    assert.ok(Date.now() - deletedAt < 30_000, `took ${Date.now() - deletedAt} ms`);
+  });
+
+  it('catches up after a watcher restart: a new LoadTest runs, a deleted one is cleaned up, nothing is duplicated', async () => {
+    await serve();
+    await apply(
+      loadTestManifest(namespace, 'before', { replicas: 1, test: { serviceName: 'nginx', duration: '120s', rate: 1 } }),
+    );
+    await waitForJsonPath('ld/before', namespace, '{.status.state}', 'executing');
+    const before = await loadTest('before');
+
+    await operator.stopWatcher();
+    await kubectl(['delete', 'ld', 'before', '-n', namespace, '--wait=false']);
+    await apply(loadTestManifest(namespace, 'after', { replicas: 2, test: { serviceName: 'nginx', repeat: 5 } }));
+    operator.startWatcher();
+
+    assert.equal(((await workflowOf(before).result()) as { reason: string }).reason, 'deleted');
+    await waitForJsonPath('ld/after', namespace, '{.status.state}', 'finished');
+    await eventually(
+      async () => ((await runnersOf(before)).length === 0 ? true : undefined),
+      30_000,
+      'runners of the deleted LoadTest gone',
+    );
+    const after = await loadTest('after');
+    const runId = (await workflowOf(after).describe()).runId;
+
+    // Re-apply the same object and restart the watcher once more: no second workflow run, no new pod.
+    assert.match(
+      await apply(loadTestManifest(namespace, 'after', { replicas: 2, test: { serviceName: 'nginx', repeat: 5 } })),
+      /unchanged/,
+    );
+    await operator.stopWatcher();
+    operator.startWatcher();
+    await waitForJsonPath('ld/after', namespace, '{.status.state}', 'finished');
+    assert.equal((await workflowOf(after).describe()).runId, runId);
+    assert.deepEqual(await runnersOf(after), ['after-g1-0', 'after-g1-1']);
+    const executions = [];
+    for await (const execution of temporal.workflow.list({ query: `WorkflowId = '${workflowOf(after).workflowId}'` })) {
+      executions.push(execution.runId);
+    }
+    assert.deepEqual(executions, [runId]);
+  });
+
+  it('ends failed saying so when the target Service does not exist', async () => {
+    await apply(loadTestManifest(namespace, 'nowhere', { replicas: 1, test: { serviceName: 'missing', repeat: 1 } }));
+    await waitForJsonPath('ld/nowhere', namespace, '{.status.state}', 'failed');
+
+    const object = await loadTest('nowhere');
+    assert.equal(object.status?.message, `Service "missing" does not exist in namespace "${namespace}"`);
+    assert.deepEqual(await runnersOf(object), []);
+    await keepHistory('service-missing', object);
+  });
+
+  describe('kubectl apply rejects invalid specs with clear messages', () => {
+    const rejected = async (spec: object): Promise<string> => {
+      try {
+        await apply(loadTestManifest(namespace, 'invalid', spec));
+      } catch (error) {
+        if (error instanceof KubectlError) return error.stderr;
+        throw error;
+      }
+      assert.fail('kubectl apply accepted an invalid LoadTest');
+    };
+    const test = { serviceName: 'nginx', repeat: 1 };
+
+    it('replicas 0 and -1', async () => {
+      assert.match(
+        await rejected({ replicas: 0, test }),
+        /spec\.replicas: Invalid value: 0: spec\.replicas in body should be greater than or equal to 1/,
+      );
+      assert.match(
+        await rejected({ replicas: -1, test }),
+        /spec\.replicas: Invalid value: -1: .*greater than or equal to 1/,
+      );
+    });
+
+    it('method FETCH', async () => {
+      assert.match(
+        await rejected({ replicas: 1, test: { ...test, method: 'FETCH' } }),
+        /spec\.test\.method: Unsupported value: "FETCH": supported values: "GET", "POST"/,
+      );
+    });
+
+    it('a path without a leading slash', async () => {
+      assert.match(
+        await rejected({ replicas: 1, test: { ...test, path: 'index.html' } }),
+        /spec\.test\.path: Invalid value: .*test\.path must start with "\/"/,
+      );
+    });
+
+    it('a missing test', async () => {
+      assert.match(await rejected({ replicas: 1 }), /spec\.test: Required value/);
+    });
+
+    it('both serviceName and url, or both repeat and duration', async () => {
+      assert.match(
+        await rejected({ replicas: 1, test: { ...test, url: 'http://x.test/' } }),
+        /set exactly one of test\.serviceName and test\.url/,
+      );
+      assert.match(
+        await rejected({ replicas: 1, test: { ...test, duration: '1s' } }),
+        /set at most one of test\.repeat and test\.duration/,
+      );
+    });
+  });
+});
