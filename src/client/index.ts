@@ -1,0 +1,10 @@
+/**
+ * Drive and watch LoadTests from code: start one without kubectl, update or delete it, read its status and
+ * live progress, await its outcome, and find or list LoadTests by namespace and name.
+ */
+export { LoadTestRuns, listQuery, WorkflowExecutionAlreadyStartedError } from './runs.js';
+export type { ListOptions, LoadTestRunInfo, LoadTestRunsOptions, StartLoadTestOptions } from './runs.js';
+export { InvalidLoadTestSpecError, LoadTestRun, LoadTestRunEndedError, outcomeOf } from './run.js';
+export type { LoadTestOutcome, LoadTestSnapshot, LoadTestWorkflowFunction, WaitOptions } from './run.js';
+export { combineRunnerProgress, isProgressHeartbeat } from './live-progress.js';
+export type { LiveProgress, ProgressHeartbeat } from './live-progress.js';

@@ -1,0 +1,186 @@
+/**
+ * The typed client for LoadTest workflows: start one without kubectl, find and list them by namespace and name
+ * through their search attributes, and get a handle (LoadTestRun) to query, update, delete and await one.
+ * It drives the same workflows the watcher starts: same workflow type, ids and input.
+ */
+import {
+  WorkflowExecutionAlreadyStartedError,
+  type Client,
+  type WorkflowExecutionStatusName,
+} from '@temporalio/client';
+import { randomUUID } from 'node:crypto';
+import { loadConfig } from '../config.js';
+import { validateLoadTestSpec, type LoadTestState } from '../loadtest/spec.js';
+import { loadTestWorkflowId, parseLoadTestWorkflowId, type LoadTestRef } from '../loadtest/workflow-id.js';
+import { connectClient, type TemporalTarget } from '../temporal/connection.js';
+import {
+  LOADTEST_GENERATION,
+  LOADTEST_NAME,
+  LOADTEST_NAMESPACE,
+  LOADTEST_STATE,
+} from '../temporal/search-attributes.js';
+import { LOADTEST_WORKFLOW_TYPE, type RunTiming } from '../../workflows/definitions.js';
+import { InvalidLoadTestSpecError, LoadTestRun, type LoadTestWorkflowFunction } from './run.js';
+
+export interface LoadTestRunsOptions {
+  /** Task queue new workflows are started on. Default: TASK_QUEUE, else `loadtest-operator` (the operator's). */
+  taskQueue?: string;
+}
+
+export interface StartLoadTestOptions {
+  /** Namespace of the LoadTest (a label only, when it exists nowhere but in Temporal as in local mode). */
+  namespace: string;
+  name: string;
+  /** uid of the LoadTest object; default a new random one (a LoadTest that has no Kubernetes object). */
+  uid?: string;
+  /** The spec; validated as the CRD would (InvalidLoadTestSpecError otherwise). */
+  spec: unknown;
+  /** metadata.generation of the spec. Default 1. */
+  generation?: number;
+  /** Default: the client's task queue. */
+  taskQueue?: string;
+  /** Timing overrides for tests and local runs; defaults suit a cluster. */
+  timing?: RunTiming;
+}
+
+/** A LoadTest workflow as visibility lists it (no call to any worker). */
+export interface LoadTestRunInfo {
+  ref: LoadTestRef;
+  workflowId: string;
+  /** Workflow execution status: RUNNING while the LoadTest exists. */
+  execution: WorkflowExecutionStatusName;
+  state?: LoadTestState;
+  generation?: number;
+  /** Start of the current run (every generation starts a new one). */
+  startTime: Date;
+  closeTime?: Date;
+  taskQueue: string;
+}
+
+export interface ListOptions {
+  /** Only this Kubernetes namespace; default every namespace. */
+  namespace?: string;
+  name?: string;
+  state?: LoadTestState;
+  /** Include LoadTests whose workflow has completed (deleted). Default false. */
+  includeClosed?: boolean;
+  /** At most this many. Default 1000. */
+  limit?: number;
+}
+
+export class LoadTestRuns {
+  readonly taskQueue: string;
+  private ownsConnection = false;
+
+  constructor(
+    readonly client: Client,
+    options: LoadTestRunsOptions = {},
+  ) {
+    this.taskQueue = options.taskQueue ?? loadConfig().taskQueue;
+  }
+
+  /** Connects to Temporal (default: TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE); close() closes the connection. */
+  static async connect(target: Partial<TemporalTarget> = {}, options: LoadTestRunsOptions = {}): Promise<LoadTestRuns> {
+    const config = loadConfig();
+    const client = await connectClient({
+      address: target.address ?? config.temporalAddress,
+      namespace: target.namespace ?? config.temporalNamespace,
+    });
+    const runs = new LoadTestRuns(client, options);
+    runs.ownsConnection = true;
+    return runs;
+  }
+
+  /**
+   * Starts a LoadTest's workflow, as the watcher does for a new object. Searchable by namespace and name from
+   * the start. Throws InvalidLoadTestSpecError for a spec the CRD would reject, and
+   * WorkflowExecutionAlreadyStartedError when this LoadTest (same uid) already has a workflow.
+   */
+  async start(options: StartLoadTestOptions): Promise<LoadTestRun> {
+    const { spec, problems } = validateLoadTestSpec(options.spec);
+    if (spec === undefined) throw new InvalidLoadTestSpecError(problems);
+    const ref: LoadTestRef = { namespace: options.namespace, name: options.name, uid: options.uid ?? randomUUID() };
+    const generation = options.generation ?? 1;
+    await this.client.workflow.start<LoadTestWorkflowFunction>(LOADTEST_WORKFLOW_TYPE, {
+      workflowId: loadTestWorkflowId(ref),
+      taskQueue: options.taskQueue ?? this.taskQueue,
+      args: [{ loadTest: ref, desired: { generation, spec }, timing: options.timing }],
+      typedSearchAttributes: [
+        { key: LOADTEST_NAMESPACE, value: ref.namespace },
+        { key: LOADTEST_NAME, value: ref.name },
+        { key: LOADTEST_STATE, value: 'pending' },
+        { key: LOADTEST_GENERATION, value: generation },
+      ],
+    });
+    return new LoadTestRun(this.client, ref, { generation });
+  }
+
+  /**
+   * A handle on a LoadTest's workflow by its ref or workflow id (no call is made). `generation`: the one its
+   * result() awaits, e.g. the metadata.generation of an object just applied.
+   */
+  get(refOrWorkflowId: LoadTestRef | string, options: { generation?: number } = {}): LoadTestRun {
+    const ref = typeof refOrWorkflowId === 'string' ? parseLoadTestWorkflowId(refOrWorkflowId) : refOrWorkflowId;
+    if (ref === undefined) throw new Error(`"${refOrWorkflowId as string}" is not a LoadTest workflow id`);
+    return new LoadTestRun(this.client, ref, options);
+  }
+
+  /**
+   * The LoadTest named `name` in `namespace`: the one whose workflow runs, else (with includeClosed, the
+   * default here) the most recently started one. Visibility is eventually consistent: a workflow started a
+   * moment ago may not be found yet.
+   */
+  async find(
+    namespace: string,
+    name: string,
+    options: { includeClosed?: boolean } = {},
+  ): Promise<LoadTestRun | undefined> {
+    const found = await this.list({ namespace, name, includeClosed: options.includeClosed ?? true });
+    const best = found.find((info) => info.execution === 'RUNNING') ?? found[0];
+    return best === undefined ? undefined : new LoadTestRun(this.client, best.ref);
+  }
+
+  /** LoadTest workflows, newest first, one entry per LoadTest. */
+  async list(options: ListOptions = {}): Promise<LoadTestRunInfo[]> {
+    const limit = options.limit ?? 1000;
+    const seen = new Map<string, LoadTestRunInfo>();
+    for await (const info of this.client.workflow.list({ query: listQuery(options) })) {
+      const ref = parseLoadTestWorkflowId(info.workflowId);
+      if (ref === undefined || seen.has(info.workflowId)) continue;
+      seen.set(info.workflowId, {
+        ref,
+        workflowId: info.workflowId,
+        execution: info.status.name,
+        state: info.typedSearchAttributes.get(LOADTEST_STATE) as LoadTestState | undefined,
+        generation: info.typedSearchAttributes.get(LOADTEST_GENERATION),
+        startTime: info.startTime,
+        closeTime: info.closeTime,
+        taskQueue: info.taskQueue,
+      });
+      if (seen.size >= limit) break;
+    }
+    return [...seen.values()].sort((a, b) => b.startTime.getTime() - a.startTime.getTime());
+  }
+
+  /** Closes the connection when connect() opened it; a Client passed in is left to its owner. */
+  async close(): Promise<void> {
+    if (this.ownsConnection) await this.client.connection.close();
+  }
+}
+
+export { WorkflowExecutionAlreadyStartedError };
+
+/** A visibility query for LoadTest workflows; values are quoted, so names cannot change its meaning. */
+export function listQuery(options: ListOptions): string {
+  const clauses = [`WorkflowType = ${quote(LOADTEST_WORKFLOW_TYPE)}`];
+  if (options.namespace !== undefined) clauses.push(`${LOADTEST_NAMESPACE.name} = ${quote(options.namespace)}`);
+  if (options.name !== undefined) clauses.push(`${LOADTEST_NAME.name} = ${quote(options.name)}`);
+  if (options.state !== undefined) clauses.push(`${LOADTEST_STATE.name} = ${quote(options.state)}`);
+  // Every generation is a run that continued as new; only the newest run of a workflow says where it is.
+  clauses.push(options.includeClosed === true ? `ExecutionStatus != 'ContinuedAsNew'` : `ExecutionStatus = 'Running'`);
+  return clauses.join(' AND ');
+}
+
+function quote(value: string): string {
+  return `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
+}
