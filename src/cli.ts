@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /** The package's command line: `loadtest-operator <command>`. Each command registers itself here. */
 import { Command, CommanderError } from 'commander';
+import { registerLoadTestCommands } from './cli/index.js';
 import { registerRunnerCommand } from './runner/cli.js';
 import { registerOperatorCommands } from './worker/cli.js';
 
 const program = new Command('loadtest-operator')
   .description('Run HTTP load tests declared as LoadTest resources, orchestrated by Temporal')
   .exitOverride();
+registerLoadTestCommands(program);
 registerRunnerCommand(program);
 registerOperatorCommands(program);
 

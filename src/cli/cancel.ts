@@ -1,0 +1,70 @@
+/**
+ * `cancel NAME`: stop a LoadTest and delete its runners. A LoadTest that exists in Kubernetes is deleted there
+ * (as `kubectl delete` would; the watcher then tells its workflow), since a workflow stopped behind the
+ * object's back would be started again. Any other (local, or started from code) gets the delete signal.
+ */
+import type { Command } from 'commander';
+import { action, addCommonOptions, EXIT, type TemporalFlags } from './common.js';
+
+interface CancelFlags extends TemporalFlags {
+  wait: boolean;
+}
+
+export function registerCancelCommand(program: Command): Command {
+  const command = program
+    .command('cancel')
+    .summary('stop a LoadTest and delete its runners')
+    .description(
+      'Stop a LoadTest and delete its runners. One that exists in Kubernetes is deleted there (the operator then ' +
+        'cleans up); one that exists only in Temporal (local mode, started from code) is sent the delete signal. ' +
+        `Waits until its runners are gone unless --no-wait.\n\nExit codes: ${EXIT.ok} cancelled (or already ` +
+        `deleted); ${EXIT.usage} no such LoadTest or bad flags; ${EXIT.unavailable} Temporal unavailable.`,
+    )
+    .argument('<name>', 'LoadTest name (or its workflow id)')
+    .option('--no-wait', 'return once asked, without waiting for the runners to be deleted');
+  return addCommonOptions(command).action(
+    action(async (name: string, flags: CancelFlags) => {
+      const { connectRuns, locate } = await import('./connect.js');
+      const runs = await connectRuns(flags);
+      try {
+        const run = await locate(runs, name, flags.namespace ?? 'default');
+        const { ref } = run;
+        const description = await run.handle.describe();
+        if (description.status.name !== 'RUNNING') {
+          process.stdout.write(`LoadTest ${ref.namespace}/${ref.name} was already deleted.\n`);
+          return EXIT.ok;
+        }
+        const how = (await deleteInKubernetes(ref.namespace, ref.name, ref.uid))
+          ? 'deleted from Kubernetes'
+          : 'sent delete';
+        if (!flags.wait) {
+          process.stdout.write(`LoadTest ${ref.namespace}/${ref.name}: ${how}.\n`);
+          return EXIT.ok;
+        }
+        if (how === 'sent delete') await run.delete();
+        const result = await run.deleted();
+        const runners = result.deletedRunners.length === 0 ? 'none left' : result.deletedRunners.join(', ');
+        process.stdout.write(
+          `LoadTest ${ref.namespace}/${ref.name} cancelled (${how}); runners deleted: ${runners}.\n`,
+        );
+        return EXIT.ok;
+      } finally {
+        await runs.close();
+      }
+    }),
+  );
+}
+
+/** Deletes the LoadTest object when this cluster has it (same uid); false when there is no such object or cluster. */
+async function deleteInKubernetes(namespace: string, name: string, uid: string): Promise<boolean> {
+  const { connectKubernetes } = await import('./kubernetes.js');
+  let kubernetes;
+  try {
+    kubernetes = connectKubernetes();
+    const object = await kubernetes.get(namespace, name);
+    if (object?.metadata.uid !== uid) return false;
+  } catch {
+    return false;
+  }
+  return kubernetes.delete(namespace, name);
+}

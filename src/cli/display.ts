@@ -1,0 +1,243 @@
+/**
+ * What the commands print for people: a live view of a running LoadTest (redrawn in place on a terminal,
+ * one `key=value` line per update otherwise, so CI logs stay plain and parseable), the results table, the
+ * status block and the list table.
+ */
+import type { LoadTestOutcome, LoadTestSnapshot } from '../client/run.js';
+import type { LoadTestRunInfo } from '../client/runs.js';
+import type { LoadTestResults, ThresholdResult } from '../loadtest/spec.js';
+import type { LoadTestRef } from '../loadtest/workflow-id.js';
+
+export interface LiveDisplay {
+  update(snapshot: LoadTestSnapshot): void;
+  /** Leaves the last view on screen; later output starts below it. */
+  finish(): void;
+}
+
+/** A live view on `stream`: redrawn in place when it is a terminal, plain lines otherwise. */
+export function liveDisplay(stream: NodeJS.WritableStream & { isTTY?: boolean }, ref: LoadTestRef): LiveDisplay {
+  return stream.isTTY === true ? new TerminalDisplay(stream, ref) : new PlainDisplay(stream, ref);
+}
+
+/** The numbers a live view shows. */
+export interface LiveFigures {
+  state: string;
+  step: string;
+  generation?: number;
+  elapsedMs: number;
+  requests?: number;
+  errors?: number;
+  rps?: number;
+  p99Ms?: number;
+  runners?: string;
+}
+
+export function liveFigures(snapshot: LoadTestSnapshot): LiveFigures {
+  const { status, live } = snapshot;
+  const results = status?.results;
+  const final = results !== undefined && snapshot.settled;
+  return {
+    state: snapshot.state ?? 'unknown',
+    step: status?.progress.step ?? (snapshot.execution === 'RUNNING' ? 'unknown' : snapshot.execution.toLowerCase()),
+    generation: snapshot.generation,
+    elapsedMs: final
+      ? Date.parse(results.endTime) - snapshot.runStartTime.getTime()
+      : snapshot.at.getTime() - snapshot.runStartTime.getTime(),
+    requests: final ? results.requests : live?.sent,
+    errors: final ? results.errors : live?.failed,
+    rps: final ? results.rps : live?.rps,
+    p99Ms: final ? results.latencyMs.p99 : live?.p99Ms,
+    runners:
+      live !== undefined
+        ? `${live.reporting}/${live.runners}`
+        : status === undefined || status.children.length === 0
+          ? undefined
+          : `${status.children.length}/${status.progress.replicas}`,
+  };
+}
+
+/** One logfmt line: `time=... loadtest=ns/name state=executing ... p99_ms=4.1`. */
+export function plainLine(ref: LoadTestRef, figures: LiveFigures, at: Date): string {
+  const fields: Array<[string, string | number | undefined]> = [
+    ['time', at.toISOString()],
+    ['loadtest', `${ref.namespace}/${ref.name}`],
+    ['generation', figures.generation],
+    ['state', figures.state],
+    ['step', figures.step],
+    ['elapsed_s', round(figures.elapsedMs / 1000)],
+    ['requests', figures.requests],
+    ['errors', figures.errors],
+    ['rps', figures.rps === undefined ? undefined : round(figures.rps)],
+    ['p99_ms', figures.p99Ms === undefined ? undefined : round(figures.p99Ms)],
+    ['runners', figures.runners],
+  ];
+  return fields
+    .filter(([, value]) => value !== undefined)
+    .map(([key, value]) => `${key}=${String(value)}`)
+    .join(' ');
+}
+
+class PlainDisplay implements LiveDisplay {
+  private last = '';
+
+  constructor(
+    private readonly stream: NodeJS.WritableStream,
+    private readonly ref: LoadTestRef,
+  ) {}
+
+  update(snapshot: LoadTestSnapshot): void {
+    const figures = liveFigures(snapshot);
+    // While waiting, only changes are worth a line; while sending, every update is.
+    const key = plainLine(this.ref, { ...figures, elapsedMs: 0 }, new Date(0));
+    if (key === this.last && snapshot.live === undefined) return;
+    this.last = key;
+    this.stream.write(`${plainLine(this.ref, figures, snapshot.at)}\n`);
+  }
+
+  finish(): void {}
+}
+
+class TerminalDisplay implements LiveDisplay {
+  private lines = 0;
+
+  constructor(
+    private readonly stream: NodeJS.WritableStream,
+    private readonly ref: LoadTestRef,
+  ) {}
+
+  update(snapshot: LoadTestSnapshot): void {
+    const figures = liveFigures(snapshot);
+    const head = `${this.ref.namespace}/${this.ref.name}  ${figures.state} · ${figures.step} · ${seconds(figures.elapsedMs)}`;
+    const numbers =
+      figures.requests === undefined
+        ? '  waiting for runners to report…'
+        : `  ${figures.requests.toLocaleString('en-US')} requests  ${figures.errors ?? 0} errors  ` +
+          `${round(figures.rps ?? 0)} req/s  p99 ${round(figures.p99Ms ?? 0)} ms` +
+          (figures.runners === undefined ? '' : `  runners ${figures.runners}`);
+    // Up to the first line of the previous view, clear to the end of the screen, draw again.
+    const rewind = this.lines > 0 ? `\x1b[${this.lines}F\x1b[0J` : '';
+    this.stream.write(`${rewind}${head}\n${numbers}\n`);
+    this.lines = 2;
+  }
+
+  finish(): void {
+    this.lines = 0;
+  }
+}
+
+/** The results of a settled run as a table, thresholds included. */
+export function formatOutcome(outcome: LoadTestOutcome): string {
+  const lines = [row('LoadTest', `${outcome.ref.namespace}/${outcome.ref.name} (generation ${outcome.generation})`)];
+  lines.push(row('Result', `${outcome.state.toUpperCase()}: ${outcome.message}`));
+  if (outcome.results !== undefined) lines.push(...formatResults(outcome.results));
+  if (outcome.thresholds !== undefined && outcome.thresholds.length > 0) {
+    lines.push(row('Thresholds', formatThreshold(outcome.thresholds[0]!)));
+    for (const threshold of outcome.thresholds.slice(1)) lines.push(row('', formatThreshold(threshold)));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+export function formatResults(results: LoadTestResults): string[] {
+  const seconds = (Date.parse(results.endTime) - Date.parse(results.startTime)) / 1000;
+  const errorPercent = round(results.errorRate * 100);
+  const lines = [
+    row(
+      'Requests',
+      `${results.requests} sent, ${results.completed} completed, ${results.errors} errors (${errorPercent}%)` +
+        (results.dropped > 0 ? `, ${results.dropped} dropped` : ''),
+    ),
+    row('Throughput', `${round(results.rps)} req/s over ${seconds.toFixed(2)} s`),
+    row('Statuses', counts(results.statusCodes)),
+  ];
+  if (Object.keys(results.errorsByKind).length > 0) lines.push(row('Errors', counts(results.errorsByKind)));
+  const latency = results.latencyMs;
+  const header = ['p50', 'p90', 'p95', 'p99', 'p99.9', 'max', 'mean'].map((label) => label.padStart(9)).join('');
+  const values = [latency.p50, latency.p90, latency.p95, latency.p99, latency.p999, latency.max, latency.mean]
+    .map((value) => value.toFixed(2).padStart(9))
+    .join('');
+  lines.push(row('Latency ms', header), row('', values));
+  return lines;
+}
+
+function formatThreshold(threshold: ThresholdResult): string {
+  return `${threshold.passed ? 'passed' : 'BREACHED'}  ${threshold.threshold} (actual ${threshold.actual})`;
+}
+
+/** `status NAME`: where the LoadTest is, and its results once it has some. */
+export function formatSnapshot(ref: LoadTestRef, snapshot: LoadTestSnapshot, workflowId: string): string {
+  const { status } = snapshot;
+  const lines = [
+    row('LoadTest', `${ref.namespace}/${ref.name}`),
+    row('State', `${snapshot.state ?? 'unknown'}${status?.message ? `: ${status.message}` : ''}`),
+    row('Generation', String(snapshot.generation ?? 'unknown')),
+  ];
+  if (status !== undefined) {
+    lines.push(row('Step', status.progress.step));
+    if (status.children.length > 0) lines.push(row('Runners', status.children.join(', ')));
+    if (status.progress.startAt !== undefined) lines.push(row('Start at', status.progress.startAt));
+  } else {
+    lines.push(row('Details', 'no worker answered the status query; state is from the search attributes'));
+  }
+  if (snapshot.live !== undefined) {
+    const live = snapshot.live;
+    lines.push(row('Live', `${live.sent} requests, ${live.failed} errors, ${live.rps} req/s, p99 ${live.p99Ms} ms`));
+  }
+  lines.push(row('Workflow', `${workflowId} (${snapshot.execution.toLowerCase()})`));
+  if (status?.results !== undefined) lines.push(...formatResults(status.results));
+  for (const [index, threshold] of (status?.thresholds ?? []).entries()) {
+    lines.push(row(index === 0 ? 'Thresholds' : '', formatThreshold(threshold)));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** `list`: a kubectl-style table. */
+export function formatList(rows: readonly LoadTestRunInfo[], now: Date, wide = false): string {
+  const header = ['NAMESPACE', 'NAME', 'STATE', 'GENERATION', 'AGE'];
+  if (wide) header.push('WORKFLOW', 'TASK QUEUE');
+  const cells = rows.map((info) => {
+    const cellsOfRow = [
+      info.ref.namespace,
+      info.ref.name,
+      info.execution === 'RUNNING' ? (info.state ?? 'unknown') : `${info.state ?? 'unknown'} (deleted)`,
+      String(info.generation ?? ''),
+      age(now.getTime() - info.startTime.getTime()),
+    ];
+    if (wide) cellsOfRow.push(info.workflowId, info.taskQueue);
+    return cellsOfRow;
+  });
+  const widths = header.map((title, column) => Math.max(title.length, ...cells.map((line) => line[column]!.length)));
+  const render = (line: string[]) =>
+    line
+      .map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]! + 3)))
+      .join('')
+      .trimEnd();
+  return `${[header, ...cells].map(render).join('\n')}\n`;
+}
+
+/** kubectl's age format: 45s, 12m, 3h, 5d. */
+export function age(ms: number): string {
+  const secondsTotal = Math.max(0, Math.floor(ms / 1000));
+  if (secondsTotal < 120) return `${secondsTotal}s`;
+  if (secondsTotal < 7200) return `${Math.floor(secondsTotal / 60)}m`;
+  if (secondsTotal < 172_800) return `${Math.floor(secondsTotal / 3600)}h`;
+  return `${Math.floor(secondsTotal / 86_400)}d`;
+}
+
+function row(label: string, text: string): string {
+  return `${label.padEnd(12)}${text}`;
+}
+
+function counts(entries: Record<string, number>): string {
+  const parts = Object.entries(entries)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, count]) => `${key} × ${count}`);
+  return parts.length === 0 ? 'none' : parts.join(', ');
+}
+
+function seconds(ms: number): string {
+  return `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
+}
+
+function round(value: number): number {
+  return Math.round(value * 10) / 10;
+}

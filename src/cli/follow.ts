@@ -1,0 +1,52 @@
+/** Following a LoadTest until its run settles: shared by `run` and `watch`. */
+import { outcomeOf, type LoadTestOutcome, type LoadTestRun, type LoadTestSnapshot } from '../client/run.js';
+import { EXIT } from './common.js';
+import { formatOutcome, liveDisplay } from './display.js';
+
+export type OutputFormat = 'text' | 'json';
+
+export interface FollowOptions {
+  output: OutputFormat;
+  signal?: AbortSignal;
+  /** Generation to await; default whichever settles first (see LoadTestRun.result). */
+  generation?: number;
+  /** Default 1000 ms. */
+  pollIntervalMs?: number;
+  stdout?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** Shows live progress (text output) until the awaited run settles; returns how it ended. */
+export async function follow(run: LoadTestRun, options: FollowOptions): Promise<LoadTestOutcome> {
+  const stdout = options.stdout ?? process.stdout;
+  const display = options.output === 'text' ? liveDisplay(stdout, run.ref) : undefined;
+  let last: LoadTestSnapshot | undefined;
+  try {
+    for await (const snapshot of run.watch({
+      generation: options.generation,
+      pollIntervalMs: options.pollIntervalMs,
+      signal: options.signal,
+    })) {
+      display?.update(snapshot);
+      last = snapshot;
+    }
+  } finally {
+    display?.finish();
+  }
+  return outcomeOf(run.ref, last!);
+}
+
+/** Prints the outcome (table or JSON) and returns the exit code it stands for. */
+export function reportOutcome(
+  outcome: LoadTestOutcome,
+  output: OutputFormat,
+  extra: Record<string, unknown> = {},
+  stdout: NodeJS.WritableStream = process.stdout,
+): number {
+  if (output === 'json') stdout.write(`${JSON.stringify({ ...outcome, ...extra }, null, 2)}\n`);
+  else stdout.write(`\n${formatOutcome(outcome)}`);
+  return exitCodeOf(outcome);
+}
+
+export function exitCodeOf(outcome: LoadTestOutcome): number {
+  return outcome.passed ? EXIT.ok : EXIT.failed;
+}
