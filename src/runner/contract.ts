@@ -63,13 +63,20 @@ export const START_AT_WAIT_LIMIT_MS = 5 * 60_000;
 export interface RunnerSummary {
   /** Format version, bumped on incompatible change. */
   v: 1;
-  /** Requests sent (written to a socket). */
+  /**
+   * Requests sent (written to a socket), counting also those whose connection could not be opened (refused,
+   * dns): every request the runner tried, so that sent = completed + Σ errors. A request the server announced
+   * it would not process (pipelined behind `Connection: close`) is sent again and counted once.
+   */
   sent: number;
   /** Requests that got a complete response (any status). */
   completed: number;
   /** Requests whose response status was not accepted, plus requests that got no response. */
   failed: number;
-  /** Open model: requests that could not be sent at their intended time. */
+  /**
+   * Open model: requests that could not be sent within the request timeout of their intended time (every
+   * connection busy). Not part of `sent`; the runner exits with RUNNER_EXIT.requestsFailed when any were dropped.
+   */
   dropped: number;
   /** Status code → count. */
   status: Record<string, number>;
@@ -84,7 +91,10 @@ export interface RunnerSummary {
   /** Service time (from the actual send), µs, compressed; present in the open model only. */
   service?: string;
   pipelining?: number;
-  /** Set when the summary had to be shortened to fit the termination message. */
+  /**
+   * Set when the summary had to be shortened to fit the termination message: histograms carry fewer
+   * significant digits and/or status codes are summed per class ("5xx"). Counts are never dropped.
+   */
   truncated?: boolean;
 }
 

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -153,6 +154,23 @@ describe('runner command', () => {
     const last = snapshots.at(-1)!;
     assert.ok(last.completed > 0 && last.sent >= last.completed && last.rps > 0 && last.p99Ms > 0);
     assert.equal(last.failed, 0);
+  });
+
+  it('ends early on SIGTERM (pod deletion) and still writes the summary', async () => {
+    const summaryFile = join(directory, 'terminated.json');
+    const child = spawn(process.execPath, [
+      CLI,
+      'runner',
+      ...['--url', url, '--duration', '10m', '--progress-interval', '50', '--summary-file', summaryFile],
+    ]);
+    child.stdout.resume();
+    // The first progress line shows that requests are being sent.
+    child.stderr.once('data', () => child.kill('SIGTERM'));
+    const [code] = (await once(child, 'exit')) as [number];
+    assert.equal(code, 0);
+    const summary = JSON.parse(await readFile(summaryFile, 'utf8')) as RunnerSummary;
+    assert.ok(summary.completed > 0);
+    assert.ok(summary.end - summary.start < 60_000);
   });
 
   it('registers itself on a program as the runner subcommand', () => {
