@@ -188,19 +188,26 @@ export async function temporalClient(): Promise<Client> {
   return new Client({ connection, namespace: process.env.TEMPORAL_NAMESPACE ?? 'default' });
 }
 
-/** Follows `.status.state` of a LoadTest with `kubectl get -w`, collecting every distinct value in order. */
-export function followStates(namespace: string, name: string): { states: string[]; stop: () => void } {
+/**
+ * Follows `.status.state` of a LoadTest, collecting every distinct value in order: lists the namespace's
+ * LoadTests for a resourceVersion, then watches from it (`kubectl get --raw ...?watch=1`), so no change after
+ * the list is missed however late the watch connects.
+ */
+export async function followStates(namespace: string, name: string): Promise<{ states: string[]; stop: () => void }> {
+  const list = await getJson<{ metadata: { resourceVersion: string } }>(['get', 'ld', '-n', namespace]);
+  const path = `/apis/example.org/v1/namespaces/${namespace}/loadtests?watch=1&resourceVersion=${list.metadata.resourceVersion}`;
+  const child = spawn(KUBECTL, ['get', '--raw', path], { env: process.env, stdio: ['ignore', 'pipe', 'ignore'] });
   const states: string[] = [];
-  const child = spawn(KUBECTL, ['get', 'ld', name, '-n', namespace, '-w', '-o', 'jsonpath={.status.state}{"\\n"}'], {
-    env: process.env,
-    stdio: ['ignore', 'pipe', 'ignore'],
-  });
   let buffer = '';
   child.stdout.on('data', (chunk: Buffer) => {
     buffer += chunk.toString();
     const lines = buffer.split('\n');
     buffer = lines.pop() ?? '';
-    for (const line of lines) if (line !== '' && states.at(-1) !== line) states.push(line);
+    for (const line of lines) {
+      const event = JSON.parse(line) as { object?: { metadata?: { name?: string }; status?: { state?: string } } };
+      const state = event.object?.status?.state;
+      if (event.object?.metadata?.name === name && state && states.at(-1) !== state) states.push(state);
+    }
   });
   return { states, stop: () => child.kill() };
 }

@@ -6,7 +6,7 @@
 import type { Client } from '@temporalio/client';
 import { strict as assert } from 'node:assert';
 import { loadTestWorkflowId } from '../../src/loadtest/workflow-id.js';
-import { saveHistoryIfRecording } from '../workflows/histories.js';
+import { saveRunHistory } from '../workflows/histories.js';
 import {
   apply,
   CountingServer,
@@ -83,13 +83,23 @@ describe('operator on the test bed', function () {
         uid: object.metadata.uid,
       }),
     );
-  const keepHistory = async (title: string, object: LoadTestJson) =>
-    saveHistoryIfRecording(`integration-${title}`, workflowOf(object), process.env.TEMPORAL_ADDRESS!);
+  /** With RECORD_HISTORIES=1, keeps every run of the LoadTest's workflow as a replay fixture. */
+  const keepHistory = async (title: string, object: LoadTestJson) => {
+    if (process.env.RECORD_HISTORIES !== '1') return;
+    const { workflowId } = workflowOf(object);
+    const runs: string[] = [];
+    for await (const execution of temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
+      runs.push(execution.runId);
+    }
+    for (const [index, runId] of runs.reverse().entries()) {
+      await saveRunHistory(`integration-${title}-run${index + 1}`, workflowId, runId, process.env.TEMPORAL_ADDRESS!);
+    }
+  };
   const runnersOf = (object: LoadTestJson) => podNames(namespace, `loadtest.example.org/uid=${object.metadata.uid}`);
 
   it('runs the seed example: five owned runner pods, pending → executing → finished, exactly 50 requests', async () => {
     const server = await serve();
-    const follow = followStates(namespace, 'example-02');
+    const follow = await followStates(namespace, 'example-02');
     await apply(loadTestManifest(namespace, 'example-02', SEED_SPEC));
     await waitForJsonPath('ld/example-02', namespace, '{.status.state}', 'finished');
     follow.stop();
@@ -178,7 +188,6 @@ describe('operator on the test bed', function () {
     );
     await waitForJsonPath('ld/doomed', namespace, '{.status.state}', 'executing');
     const object = await loadTest('doomed');
-    await keepHistory('delete-while-executing-before', object);
 
     const deletedAt = Date.now();
     await kubectl(['delete', 'ld', 'doomed', '-n', namespace, '--wait=false']);
@@ -191,6 +200,7 @@ describe('operator on the test bed', function () {
 
     assert.equal(result.reason, 'deleted');
     assert.ok(Date.now() - deletedAt < 30_000, `took ${Date.now() - deletedAt} ms`);
+    await keepHistory('deleted-while-executing', object);
   });
 
   it('catches up after a watcher restart: a new LoadTest runs, a deleted one is cleaned up, nothing is duplicated', async () => {
@@ -231,6 +241,8 @@ describe('operator on the test bed', function () {
       executions.push(execution.runId);
     }
     assert.deepEqual(executions, [runId]);
+    await keepHistory('deleted-while-watcher-down', before);
+    await keepHistory('created-while-watcher-down', after);
   });
 
   it('ends failed saying so when the target Service does not exist', async () => {

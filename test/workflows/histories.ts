@@ -15,8 +15,12 @@ export const HISTORIES_DIR = fileURLToPath(new URL('../../../test/fixtures/histo
 /** Writes the history of `handle`'s run as `temporal workflow show --output json` does (the format replay reads). */
 export async function saveHistoryIfRecording(title: string, handle: WorkflowHandle, address: string): Promise<void> {
   if (process.env.RECORD_HISTORIES !== '1') return;
-  const runId = (await handle.describe()).runId;
-  const args = ['workflow', 'show', '--address', address, '-w', handle.workflowId, '-r', runId, '--output', 'json'];
+  await saveRunHistory(title, handle.workflowId, (await handle.describe()).runId, address);
+}
+
+/** Writes the history of one run of a workflow to test/fixtures/histories/<title>.json. */
+export async function saveRunHistory(title: string, workflowId: string, runId: string, address: string): Promise<void> {
+  const args = ['workflow', 'show', '--address', address, '-w', workflowId, '-r', runId, '--output', 'json'];
   const { stdout } = await promisify(execFile)(await ensureTemporalCli(), args, { maxBuffer: 64 * 1024 * 1024 });
   const file = `${title
     .replace(/[^a-z0-9]+/gi, '-')
