@@ -17,12 +17,14 @@ import {
   isCancellation,
   log,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   upsertSearchAttributes,
   workflowInfo,
 } from '@temporalio/workflow';
 import type { LoadTestActivities, LoadTestEvent, RunnerFailure, StatusReport } from '../activities/types.js';
 import { LOADTEST_GONE } from '../activities/types.js';
+import { currentDetails, describeTarget } from '../src/loadtest/describe.js';
 import type { LoadTestState, ThresholdResult } from '../src/loadtest/spec.js';
 import { evaluateThresholds, thresholdMessage } from '../src/runner/thresholds.js';
 import {
@@ -49,15 +51,21 @@ const DEFAULT_IDLE_HISTORY_LIMIT = 2000;
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' };
 
-/** Quick calls to the backend's API. */
-const quick = proxyActivities<LoadTestActivities>({ startToCloseTimeout: '1m', retry });
+/**
+ * Quick calls to the backend's API. Every call carries a summary that says what the step does, shown for the
+ * activity in the Temporal Web UI.
+ */
+const quick = (summary: string) => proxyActivities<LoadTestActivities>({ startToCloseTimeout: '1m', retry, summary });
 /** Creating runners can take a while for many replicas; cancellation waits so no runner appears after cleanup. */
-const creation = proxyActivities<LoadTestActivities>({
-  startToCloseTimeout: '10m',
-  heartbeatTimeout: '30s',
-  cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  retry,
-});
+const creation = (summary: string) =>
+  proxyActivities<LoadTestActivities>({
+    startToCloseTimeout: '10m',
+    heartbeatTimeout: '30s',
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry,
+    summary,
+  });
+const runnersLabel = (count: number) => (count === 1 ? '1 runner' : `${count} runners`);
 
 export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<LoadTestWorkflowResult> {
   const { loadTest } = input;
@@ -91,19 +99,39 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
   });
   setHandler(statusQuery, () => view);
 
+  /** Keeps the Web UI's "current details" in step with the status query. */
+  const showDetails = () =>
+    setCurrentDetails(
+      currentDetails(loadTest, current.spec, {
+        state: view.state,
+        generation: view.generation,
+        step: view.progress.step,
+        message: view.message,
+        children: view.children,
+        results: view.results,
+        thresholds: view.thresholds,
+      }),
+    );
+  const enterStep = (step: LoadTestWorkflowStatus['progress']['step']) => {
+    view.progress.step = step;
+    showDetails();
+  };
+  showDetails();
+
   const interrupted = () => deleteRequested || desired.generation > current.generation;
 
   const publish = async (state: LoadTestState, message: string, extra: Partial<StatusReport> = {}) => {
     view.state = state;
     view.message = message;
     if (state === 'finished' || state === 'failed') view.progress.step = 'settled';
+    showDetails();
     upsertSearchAttributes([
       { key: LOADTEST_NAMESPACE, value: loadTest.namespace },
       { key: LOADTEST_NAME, value: loadTest.name },
       { key: LOADTEST_STATE, value: state },
       { key: LOADTEST_GENERATION, value: current.generation },
     ]);
-    await quick.publishStatus({
+    await quick(`set state ${state}`).publishStatus({
       loadTest,
       status: {
         state,
@@ -120,7 +148,10 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
     });
   };
   const record = (event: Omit<LoadTestEvent, 'generation'>) =>
-    quick.recordEvent({ loadTest, event: { ...event, generation: current.generation } });
+    quick(`post ${event.type} event ${event.reason}`).recordEvent({
+      loadTest,
+      event: { ...event, generation: current.generation },
+    });
 
   const fail = async (message: string) => {
     completionTime = now().toISOString();
@@ -131,7 +162,7 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
 
   const runnerFailed = async (failure: RunnerFailure) => {
     // Stop the runners still sending: their results no longer count. Finished ones stay for inspection.
-    await quick.deleteRunners({ loadTest, keepFinished: true });
+    await quick('delete the runners still sending').deleteRunners({ loadTest, keepFinished: true });
     await fail(`runner ${failure.runner} ${failure.reason}`);
   };
 
@@ -145,42 +176,54 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
       return fail(`invalid spec: ${current.problems.join('; ')}`);
     }
     // Leftovers of earlier generations (a cleanup interrupted by a crash) must not run alongside this one.
-    await quick.deleteRunners({ loadTest, exceptGeneration: generation });
+    await quick('delete runners of earlier generations').deleteRunners({ loadTest, exceptGeneration: generation });
 
-    view.progress.step = 'checking-target';
-    const target = await quick.checkTarget({ loadTest, spec });
+    enterStep('checking-target');
+    const target = await quick(`check the target ${describeTarget(spec, loadTest.namespace)}`).checkTarget({
+      loadTest,
+      spec,
+    });
     if (!target.ok) return fail(target.reason);
 
-    view.progress.step = 'creating-runners';
-    view.children = await creation.createRunners({ loadTest, generation, spec });
+    enterStep('creating-runners');
+    view.children = await creation(`create ${runnersLabel(spec.replicas)}`).createRunners({
+      loadTest,
+      generation,
+      spec,
+    });
     view.progress.created = view.children.length;
     await publish('pending', `waiting for ${view.children.length} runner(s) to start`);
     await record({ type: 'Normal', reason: 'RunnersCreated', message: `created runners ${view.children.join(', ')}` });
 
-    view.progress.step = 'awaiting-runners';
+    enterStep('awaiting-runners');
     const runners = { loadTest, generation, runners: view.children };
     const running = await proxyActivities<LoadTestActivities>({
       startToCloseTimeout: timing.runningTimeoutMs + 60_000,
       heartbeatTimeout: '30s',
       retry,
+      summary: `wait for ${runnersLabel(view.children.length)} to start`,
     }).awaitRunnersRunning({ ...runners, timeoutMs: timing.runningTimeoutMs });
     if (running.kind === 'failed') return runnerFailed(running);
 
-    view.progress.step = 'starting-runners';
+    enterStep('starting-runners');
     const startAtMs = now().getTime() + timing.startDelayMs;
     const expectedMs = expectedRunMs(spec);
     view.progress.startAt = new Date(startAtMs).toISOString();
     view.progress.expectedEnd = expectedMs === undefined ? undefined : new Date(startAtMs + expectedMs).toISOString();
-    await quick.startRunners({ ...runners, startAtMs });
+    await quick(`start ${runnersLabel(view.children.length)} at ${view.progress.startAt}`).startRunners({
+      ...runners,
+      startAtMs,
+    });
     await publish('executing', `${view.children.length} runner(s) start at ${view.progress.startAt}`);
     await record({ type: 'Normal', reason: 'Executing', message: `runners start at ${view.progress.startAt}` });
 
-    view.progress.step = 'running';
+    enterStep('running');
     const completed = await proxyActivities<LoadTestActivities>({
       // A heartbeat every few seconds notices a lost worker; the overall limit only catches runaway runs.
       startToCloseTimeout: expectedMs === undefined ? '24h' : timing.startDelayMs + expectedMs + 3_600_000,
       heartbeatTimeout: '30s',
       retry,
+      summary: `wait for ${runnersLabel(view.children.length)} to finish and merge their results`,
     }).awaitRunnersCompleted(runners);
     if (completed.kind === 'failed') return runnerFailed(completed);
 
@@ -231,7 +274,7 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
     if (input.settled === undefined || input.settled.generation !== current.generation) {
       if (!interrupted()) await untilInterrupted(runOrFail);
     }
-    view.progress.step = 'settled';
+    enterStep('settled');
     // Idle: wait for the next generation or deletion; keep history short meanwhile.
     await condition(
       () =>
@@ -246,14 +289,18 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
   }
 
   if (deleteRequested) {
-    view.progress.step = 'cleaning-up';
-    const deletedRunners = await CancellationScope.nonCancellable(() => quick.deleteRunners({ loadTest }));
+    enterStep('cleaning-up');
+    const deletedRunners = await CancellationScope.nonCancellable(() =>
+      quick('delete all runners: the LoadTest was deleted').deleteRunners({ loadTest }),
+    );
     log.info('LoadTest deleted; runners deleted', { deletedRunners });
     return { reason: 'deleted', deletedRunners };
   }
   if (desired.generation > current.generation) {
-    view.progress.step = 'cleaning-up';
-    await CancellationScope.nonCancellable(() => quick.deleteRunners({ loadTest }));
+    enterStep('cleaning-up');
+    await CancellationScope.nonCancellable(() =>
+      quick(`delete all runners: generation ${desired.generation} replaces them`).deleteRunners({ loadTest }),
+    );
     log.info('new generation; continuing as new', { from: current.generation, to: desired.generation });
     return continueAsNew<typeof loadTestWorkflow>({ loadTest, desired, deleteRequested, timing: input.timing });
   }

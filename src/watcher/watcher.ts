@@ -10,6 +10,7 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { LoadTestClient, LoadTestObject } from '../k8s/index.js';
 import { loadTestWorkflowId, parseLoadTestWorkflowId, type LoadTestRef } from '../loadtest/workflow-id.js';
+import { loadTestDetails, loadTestSummary } from '../loadtest/describe.js';
 import {
   LOADTEST_GENERATION,
   LOADTEST_NAME,
@@ -107,6 +108,9 @@ export class LoadTestWatcher {
       args: [input],
       signal: updateSignal,
       signalArgs: [desired],
+      // Shown at the top of the run in the Temporal Web UI (first run; later runs show current details).
+      staticSummary: loadTestSummary(loadTest, desired.spec),
+      staticDetails: loadTestDetails(loadTest, desired.spec),
       typedSearchAttributes: [
         { key: LOADTEST_NAMESPACE, value: loadTest.namespace },
         { key: LOADTEST_NAME, value: loadTest.name },

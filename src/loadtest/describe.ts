@@ -1,0 +1,95 @@
+/**
+ * How a LoadTest reads in the Temporal Web UI: the workflow's static summary and details (set by whoever starts
+ * it: the watcher or the client) and the current details the workflow keeps up to date while it runs.
+ * Pure functions: the workflow imports them too.
+ */
+import type { LoadTestResults, LoadTestSpec, LoadTestState, ThresholdResult } from './spec.js';
+import type { LoadTestRef } from './workflow-id.js';
+
+/** Where the requests go, as the runners will see it. */
+export function describeTarget(spec: LoadTestSpec, namespace: string): string {
+  const test = spec.test;
+  return test.url ?? `http://${test.serviceName}.${namespace}.svc:${test.port}${test.path}`;
+}
+
+/** How much each runner sends: "10 requests" or "for 30s", plus connections and rate when set. */
+export function describeAmount(spec: LoadTestSpec): string {
+  const test = spec.test;
+  const parts = [test.duration === undefined ? `${test.repeat ?? 1} requests` : `for ${test.duration}`];
+  if (test.connections !== undefined) parts.push(`${test.connections} connections`);
+  if (test.rate !== undefined) parts.push(`${test.rate} req/s`);
+  return parts.join(', ');
+}
+
+/** One line: "LoadTest default/example-02: GET http://nginx.default.svc:80/ · 5 runners × 10 requests". */
+export function loadTestSummary(ref: Pick<LoadTestRef, 'namespace' | 'name'>, spec: LoadTestSpec): string {
+  const runners = spec.replicas === 1 ? '1 runner' : `${spec.replicas} runners`;
+  return `LoadTest ${ref.namespace}/${ref.name}: ${spec.test.method} ${describeTarget(spec, ref.namespace)} · ${runners} × ${describeAmount(spec)}`;
+}
+
+/** Markdown table of the spec, for the workflow's static details. */
+export function loadTestDetails(ref: Pick<LoadTestRef, 'namespace' | 'name'>, spec: LoadTestSpec): string {
+  const rows: Array<[string, string]> = [
+    ['LoadTest', `${ref.namespace}/${ref.name}`],
+    ['Target', describeTarget(spec, ref.namespace)],
+    ['Method', spec.test.method],
+    ['Replicas', String(spec.replicas)],
+    ['Per runner', describeAmount(spec)],
+  ];
+  if (spec.thresholds !== undefined && spec.thresholds.length > 0)
+    rows.push(['Thresholds', spec.thresholds.join(', ')]);
+  return table(rows);
+}
+
+export interface CurrentView {
+  state: LoadTestState;
+  generation: number;
+  step: string;
+  message: string;
+  children: string[];
+  results?: LoadTestResults;
+  thresholds?: ThresholdResult[];
+}
+
+/**
+ * Markdown shown as the workflow's current details: state first (and, when failed, what went wrong and what to
+ * do), then the spec, then results once there are some.
+ */
+export function currentDetails(ref: Pick<LoadTestRef, 'namespace' | 'name'>, spec: LoadTestSpec, view: CurrentView) {
+  const lines = [`**State: ${view.state}** (generation ${view.generation}, step ${view.step})`, ''];
+  if (view.message !== '') lines.push(view.state === 'failed' ? `**Failed:** ${view.message}` : view.message, '');
+  lines.push(loadTestDetails(ref, spec), '');
+  if (view.children.length > 0) lines.push(`Runners: ${view.children.join(', ')}`, '');
+  const results = view.results;
+  if (results !== undefined) {
+    const latency = results.latencyMs;
+    lines.push(
+      table([
+        ['Requests', `${results.requests} (${results.errors} errors, error rate ${percent(results.errorRate)})`],
+        ['Requests/s', round(results.rps)],
+        ['Latency p50 / p99 / max', `${round(latency.p50)} / ${round(latency.p99)} / ${round(latency.max)} ms`],
+      ]),
+      '',
+    );
+  }
+  for (const threshold of view.thresholds ?? []) {
+    lines.push(
+      `- ${threshold.passed ? 'passed' : '**breached**'}: \`${threshold.threshold}\` (measured ${threshold.actual})`,
+    );
+  }
+  return lines.join('\n').trim();
+}
+
+function table(rows: Array<[string, string]>): string {
+  return ['| | |', '|---|---|', ...rows.map(([key, value]) => `| ${key} | ${value.replace(/\|/g, '\\|')} |`)].join(
+    '\n',
+  );
+}
+
+function round(value: number): string {
+  return String(Math.round(value * 10) / 10);
+}
+
+function percent(fraction: number): string {
+  return `${round(fraction * 100)}%`;
+}
