@@ -21,14 +21,26 @@ export function describeAmount(spec: LoadTestSpec): string {
   return parts.join(', ');
 }
 
+/** A spec the CRD let through but the operator cannot run may lack its test; describe it as such. */
+function isDescribable(spec: LoadTestSpec): boolean {
+  const test = spec.test as Partial<LoadTestSpec['test']> | undefined;
+  return test?.method !== undefined && (test.url !== undefined || test.serviceName !== undefined);
+}
+
 /** One line: "LoadTest default/example-02: GET http://nginx.default.svc:80/ · 5 runners × 10 requests". */
 export function loadTestSummary(ref: Pick<LoadTestRef, 'namespace' | 'name'>, spec: LoadTestSpec): string {
+  if (!isDescribable(spec)) return `LoadTest ${ref.namespace}/${ref.name}: invalid spec`;
   const runners = spec.replicas === 1 ? '1 runner' : `${spec.replicas} runners`;
   return `LoadTest ${ref.namespace}/${ref.name}: ${spec.test.method} ${describeTarget(spec, ref.namespace)} · ${runners} × ${describeAmount(spec)}`;
 }
 
 /** Markdown table of the spec, for the workflow's static details. */
 export function loadTestDetails(ref: Pick<LoadTestRef, 'namespace' | 'name'>, spec: LoadTestSpec): string {
+  if (!isDescribable(spec))
+    return table([
+      ['LoadTest', `${ref.namespace}/${ref.name}`],
+      ['Spec', 'invalid'],
+    ]);
   const rows: Array<[string, string]> = [
     ['LoadTest', `${ref.namespace}/${ref.name}`],
     ['Target', describeTarget(spec, ref.namespace)],
