@@ -5,6 +5,7 @@
  */
 import type { LoadTestResults, LoadTestSpec, LoadTestState, ThresholdResult } from './spec.js';
 import type { LoadTestRef } from './workflow-id.js';
+import { thresholdMessage } from '../runner/thresholds.js';
 
 /** Where the requests go, as the runners will see it. */
 export function describeTarget(spec: LoadTestSpec, namespace: string): string {
@@ -34,10 +35,10 @@ export function loadTestSummary(ref: Pick<LoadTestRef, 'namespace' | 'name'>, sp
   return `LoadTest ${ref.namespace}/${ref.name}: ${spec.test.method} ${describeTarget(spec, ref.namespace)} · ${runners} × ${describeAmount(spec)}`;
 }
 
-/** Markdown table of the spec, for the workflow's static details. */
+/** Markdown list of the spec, for the workflow's static details. */
 export function loadTestDetails(ref: Pick<LoadTestRef, 'namespace' | 'name'>, spec: LoadTestSpec): string {
   if (!isDescribable(spec))
-    return table([
+    return list([
       ['LoadTest', `${ref.namespace}/${ref.name}`],
       ['Spec', 'invalid'],
     ]);
@@ -50,7 +51,7 @@ export function loadTestDetails(ref: Pick<LoadTestRef, 'namespace' | 'name'>, sp
   ];
   if (spec.thresholds !== undefined && spec.thresholds.length > 0)
     rows.push(['Thresholds', spec.thresholds.join(', ')]);
-  return table(rows);
+  return list(rows);
 }
 
 export interface CurrentView {
@@ -76,7 +77,7 @@ export function currentDetails(ref: Pick<LoadTestRef, 'namespace' | 'name'>, spe
   if (results !== undefined) {
     const latency = results.latencyMs;
     lines.push(
-      table([
+      list([
         ['Requests', `${results.requests} (${results.errors} errors, error rate ${percent(results.errorRate)})`],
         ['Requests/s', round(results.rps)],
         ['Latency p50 / p99 / max', `${round(latency.p50)} / ${round(latency.p99)} / ${round(latency.max)} ms`],
@@ -85,17 +86,15 @@ export function currentDetails(ref: Pick<LoadTestRef, 'namespace' | 'name'>, spe
     );
   }
   for (const threshold of view.thresholds ?? []) {
-    lines.push(
-      `- ${threshold.passed ? 'passed' : '**breached**'}: \`${threshold.threshold}\` (measured ${threshold.actual})`,
-    );
+    const text = thresholdMessage(threshold, view.results);
+    lines.push(`- ${threshold.passed ? text : `**${text}**`}`);
   }
   return lines.join('\n').trim();
 }
 
-function table(rows: Array<[string, string]>): string {
-  return ['| | |', '|---|---|', ...rows.map(([key, value]) => `| ${key} | ${value.replace(/\|/g, '\\|')} |`)].join(
-    '\n',
-  );
+/** A Markdown list of "**key:** value" lines: reads well in the UI, which renders tables without spacing. */
+function list(rows: Array<[string, string]>): string {
+  return rows.map(([key, value]) => `- **${key}:** ${value}`).join('\n');
 }
 
 function round(value: number): string {

@@ -34,7 +34,7 @@ describe('LoadTest descriptions for the Temporal Web UI', function () {
       loadTestSummary(ref, spec),
       /POST http:\/\/api.example\/x · 1 runner × for 30s, 8 connections, 100 req\/s$/,
     );
-    assert.match(loadTestDetails(ref, spec), /\| Thresholds \| p99 < 250ms \|/);
+    assert.match(loadTestDetails(ref, spec), /^- \*\*Thresholds:\*\* p99 < 250ms$/m);
   });
 
   it('calls a spec without a test invalid instead of printing undefined', function () {
