@@ -63,7 +63,9 @@ export class RunnerProcess {
   ) {
     const [executable, ...leading] = command;
     if (executable === undefined) throw new Error('the runner command is empty');
-    this.child = spawn(executable, [...leading, ...args], { stdio: ['ignore', 'ignore', 'pipe'] });
+    // A process group of its own: Ctrl-C in a terminal reaches the command, which stops runners as the workflow
+    // decides, rather than every runner at once (they would report partial results as a finished run).
+    this.child = spawn(executable, [...leading, ...args], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
     createInterface({ input: this.child.stderr! }).on('line', (line) => this.onStderr(line));
     const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
       this.child.once('error', (error) => resolve({ code: null, signal: null, error }));

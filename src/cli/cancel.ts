@@ -4,7 +4,10 @@
  * object's back would be started again. Any other (local, or started from code) gets the delete signal.
  */
 import type { Command } from 'commander';
-import { action, addCommonOptions, EXIT, type TemporalFlags } from './common.js';
+import { action, addCommonOptions, CliError, EXIT, type TemporalFlags } from './common.js';
+
+/** How long cancel waits for the workflow to delete the runners and complete. */
+const WAIT_LIMIT_MS = 60_000;
 
 interface CancelFlags extends TemporalFlags {
   wait: boolean;
@@ -18,13 +21,15 @@ export function registerCancelCommand(program: Command): Command {
       'Stop a LoadTest and delete its runners. One that exists in Kubernetes is deleted there (the operator then ' +
         'cleans up); one that exists only in Temporal (local mode, started from code) is sent the delete signal. ' +
         `Waits until its runners are gone unless --no-wait.\n\nExit codes: ${EXIT.ok} cancelled (or already ` +
-        `deleted); ${EXIT.usage} no such LoadTest or bad flags; ${EXIT.unavailable} Temporal unavailable.`,
+        `deleted); ${EXIT.usage} no such LoadTest or bad flags; ${EXIT.unavailable} Temporal unavailable, or the ` +
+        `workflow did not complete within ${WAIT_LIMIT_MS / 1000} s.`,
     )
     .argument('<name>', 'LoadTest name (or its workflow id)')
     .option('--no-wait', 'return once asked, without waiting for the runners to be deleted');
   return addCommonOptions(command).action(
     action(async (name: string, flags: CancelFlags) => {
       const { connectRuns, locate } = await import('./connect.js');
+      const { isGrpcDeadlineError } = await import('@temporalio/client');
       const runs = await connectRuns(flags);
       try {
         const run = await locate(runs, name, flags.namespace ?? 'default');
@@ -42,8 +47,18 @@ export function registerCancelCommand(program: Command): Command {
           return EXIT.ok;
         }
         if (how === 'sent delete') await run.delete();
-        const result = await run.deleted();
-        const runners = result.deletedRunners.length === 0 ? 'none left' : result.deletedRunners.join(', ');
+        let result;
+        try {
+          result = await run.client.withDeadline(Date.now() + WAIT_LIMIT_MS, () => run.deleted());
+        } catch (error) {
+          if (!isGrpcDeadlineError(error)) throw error;
+          throw new CliError(
+            `LoadTest ${ref.namespace}/${ref.name}: ${how}, but its workflow has not completed within ` +
+              `${WAIT_LIMIT_MS / 1000} s; is a worker polling task queue ${description.taskQueue}?`,
+            EXIT.unavailable,
+          );
+        }
+        const runners = result.deletedRunners.length === 0 ? 'none were left' : result.deletedRunners.join(', ');
         process.stdout.write(
           `LoadTest ${ref.namespace}/${ref.name} cancelled (${how}); runners deleted: ${runners}.\n`,
         );

@@ -22,7 +22,11 @@ export function liveDisplay(stream: NodeJS.WritableStream & { isTTY?: boolean },
 /** The numbers a live view shows. */
 export interface LiveFigures {
   state: string;
+  /** The workflow's step; `starting` while runners wait for their common start time. */
   step: string;
+  /** Until the runners start sending, or until a duration-based test should end, ms. */
+  startsInMs?: number;
+  remainingMs?: number;
   generation?: number;
   elapsedMs: number;
   requests?: number;
@@ -36,9 +40,18 @@ export function liveFigures(snapshot: LoadTestSnapshot): LiveFigures {
   const { status, live } = snapshot;
   const results = status?.results;
   const final = results !== undefined && snapshot.settled;
+  const now = snapshot.at.getTime();
+  const startAt = status?.progress.startAt === undefined ? undefined : Date.parse(status.progress.startAt);
+  const end = status?.progress.expectedEnd === undefined ? undefined : Date.parse(status.progress.expectedEnd);
+  const ongoing = !snapshot.settled && snapshot.execution === 'RUNNING';
+  const starting = ongoing && startAt !== undefined && startAt > now;
+  let step = status?.progress.step ?? (snapshot.execution === 'RUNNING' ? 'unknown' : snapshot.execution.toLowerCase());
+  if (starting && step === 'running') step = 'starting';
   return {
     state: snapshot.state ?? 'unknown',
-    step: status?.progress.step ?? (snapshot.execution === 'RUNNING' ? 'unknown' : snapshot.execution.toLowerCase()),
+    step,
+    startsInMs: starting ? startAt - now : undefined,
+    remainingMs: ongoing && !starting && end !== undefined ? Math.max(0, end - now) : undefined,
     generation: snapshot.generation,
     elapsedMs: final
       ? Date.parse(results.endTime) - snapshot.runStartTime.getTime()
@@ -65,6 +78,8 @@ export function plainLine(ref: LoadTestRef, figures: LiveFigures, at: Date): str
     ['state', figures.state],
     ['step', figures.step],
     ['elapsed_s', round(figures.elapsedMs / 1000)],
+    ['starts_in_s', figures.startsInMs === undefined ? undefined : round(figures.startsInMs / 1000)],
+    ['remaining_s', figures.remainingMs === undefined ? undefined : round(figures.remainingMs / 1000)],
     ['requests', figures.requests],
     ['errors', figures.errors],
     ['rps', figures.rps === undefined ? undefined : round(figures.rps)],
@@ -88,7 +103,7 @@ class PlainDisplay implements LiveDisplay {
   update(snapshot: LoadTestSnapshot): void {
     const figures = liveFigures(snapshot);
     // While waiting, only changes are worth a line; while sending, every update is.
-    const key = plainLine(this.ref, { ...figures, elapsedMs: 0 }, new Date(0));
+    const key = plainLine(this.ref, { ...figures, elapsedMs: 0, startsInMs: undefined }, new Date(0));
     if (key === this.last && snapshot.live === undefined) return;
     this.last = key;
     this.stream.write(`${plainLine(this.ref, figures, snapshot.at)}\n`);
@@ -107,10 +122,16 @@ class TerminalDisplay implements LiveDisplay {
 
   update(snapshot: LoadTestSnapshot): void {
     const figures = liveFigures(snapshot);
-    const head = `${this.ref.namespace}/${this.ref.name}  ${figures.state} · ${figures.step} · ${seconds(figures.elapsedMs)}`;
+    const timing =
+      figures.startsInMs !== undefined
+        ? ` · sending in ${seconds(figures.startsInMs)}`
+        : figures.remainingMs !== undefined
+          ? ` · ${seconds(figures.remainingMs)} left`
+          : '';
+    const head = `${this.ref.namespace}/${this.ref.name}  ${figures.state} · ${figures.step} · ${seconds(figures.elapsedMs)}${timing}`;
     const numbers =
-      figures.requests === undefined
-        ? '  waiting for runners to report…'
+      figures.requests === undefined || figures.startsInMs !== undefined
+        ? '  waiting for the runners…'
         : `  ${figures.requests.toLocaleString('en-US')} requests  ${figures.errors ?? 0} errors  ` +
           `${round(figures.rps ?? 0)} req/s  p99 ${round(figures.p99Ms ?? 0)} ms` +
           (figures.runners === undefined ? '' : `  runners ${figures.runners}`);
@@ -171,12 +192,14 @@ export function formatSnapshot(ref: LoadTestRef, snapshot: LoadTestSnapshot, wor
     row('State', `${snapshot.state ?? 'unknown'}${status?.message ? `: ${status.message}` : ''}`),
     row('Generation', String(snapshot.generation ?? 'unknown')),
   ];
+  if (snapshot.unanswered !== undefined) {
+    const source = status === undefined ? 'the search attributes' : 'the workflow history';
+    lines.push(row('Details', `no worker answered (${snapshot.unanswered.split('\n')[0]}); shown from ${source}`));
+  }
   if (status !== undefined) {
     lines.push(row('Step', status.progress.step));
     if (status.children.length > 0) lines.push(row('Runners', status.children.join(', ')));
     if (status.progress.startAt !== undefined) lines.push(row('Start at', status.progress.startAt));
-  } else {
-    lines.push(row('Details', 'no worker answered the status query; state is from the search attributes'));
   }
   if (snapshot.live !== undefined) {
     const live = snapshot.live;

@@ -14,7 +14,7 @@ export function createLogger(options: { file: string; verbose: boolean }): Logge
 }
 
 /**
- * Sends the Temporal SDK's logs to `logger`. Runtime.install works once per process and only before the first
+ * Sends the Temporal SDK's logs to `logger`, and leaves signals to the command. Runtime.install works once per process and only before the first
  * Worker or NativeConnection, so only commands (never library code or tests) call this.
  */
 export function routeTemporalLogs(logger: Logger): void {
@@ -26,6 +26,8 @@ export function routeTemporalLogs(logger: Logger): void {
     ERROR: 'error',
   };
   Runtime.install({
+    // The command decides what Ctrl-C means (stop the runners first); the SDK would shut the worker down at once.
+    shutdownSignals: [],
     logger: new DefaultLogger('INFO', (entry) => {
       const { message, meta, level } = entry;
       logger[levels[level]]({ ...meta, component: 'temporal' }, message);

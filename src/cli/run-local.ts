@@ -14,10 +14,15 @@ import { workflowUiLink } from '../local/temporal.js';
 import { CliError, EXIT, interruptSignal, oneLine, unavailableError } from './common.js';
 import { follow, reportOutcome, type OutputFormat } from './follow.js';
 import type { LoadTestManifest } from './load-file.js';
+import type { Logger } from 'pino';
 import { createLogger, routeTemporalLogs } from './logging.js';
 
-/** Runners on one machine see their start time at once: a short start delay and start timeout suffice. */
-export const LOCAL_TIMING: RunTiming = { startDelayMs: 1000, runningTimeoutMs: 60_000 };
+/**
+ * Runner processes start in a second or two, not minutes like pods: a shorter start timeout. The start delay
+ * stays the workflow's default (3 s), since a runner counts as running once spawned but reads its start time
+ * only after Node has loaded it.
+ */
+export const LOCAL_TIMING: RunTiming = { runningTimeoutMs: 60_000 };
 
 export interface LocalRunSettings {
   manifest: LoadTestManifest;
@@ -79,14 +84,14 @@ export async function runLocally(settings: LocalRunSettings): Promise<number> {
     } catch (error) {
       if (interrupt.signal.aborted) {
         say('Interrupted: stopping the runners…');
-        await deleteRun(run);
+        await deleteRun(run, logger);
         return EXIT.interrupted;
       }
       throw error;
     }
     const code = reportOutcome(outcome, output, { workflowId: run.workflowId, uiUrl: link });
     keepLogs = code !== EXIT.ok;
-    await deleteRun(run);
+    await deleteRun(run, logger);
     if (settings.keepUi === true && environment.temporal.embedded && link !== undefined) {
       await environment.worker.shutdown();
       say(`\nThe run stays inspectable in the Temporal Web UI: ${link}\nPress Ctrl-C to stop.`);
@@ -105,11 +110,19 @@ export async function runLocally(settings: LocalRunSettings): Promise<number> {
   }
 }
 
-/** Deletes the LoadTest's workflow (its runners stop, it completes), waiting a bounded time. */
-async function deleteRun(run: LoadTestRun): Promise<void> {
-  await run.delete();
-  const timeout = new Promise((resolve) => setTimeout(resolve, 30_000).unref());
-  await Promise.race([run.deleted(), timeout]);
+/**
+ * Deletes the LoadTest's workflow (its runners stop, it completes), waiting a bounded time. Best effort: after
+ * Ctrl-C in a terminal an embedded server may be gone already, and closing the environment stops the runners.
+ */
+async function deleteRun(run: LoadTestRun, logger: Logger): Promise<void> {
+  try {
+    await run.client.withDeadline(Date.now() + 30_000, async () => {
+      await run.delete();
+      await run.deleted();
+    });
+  } catch (error) {
+    logger.warn({ error: String(error) }, 'could not delete the LoadTest workflow; stopping its runners directly');
+  }
 }
 
 async function uiLink(environment: LocalEnvironment, run: LoadTestRun): Promise<string | undefined> {

@@ -47,7 +47,11 @@ export class LoadTestRunEndedError extends Error {
     readonly workflowId: string,
     readonly execution: WorkflowExecutionStatusName,
   ) {
-    super(`the workflow ${workflowId} ended (${execution.toLowerCase()}) before the load test settled`);
+    super(
+      execution === 'COMPLETED'
+        ? `the LoadTest was deleted before its run settled (workflow ${workflowId})`
+        : `the workflow ${workflowId} ended (${execution.toLowerCase()}) before the LoadTest's run settled`,
+    );
     this.name = 'LoadTestRunEndedError';
   }
 }
@@ -63,8 +67,13 @@ export interface LoadTestSnapshot {
   /** The state: from the status query, else from the LoadTestState search attribute. */
   state?: LoadTestState;
   generation?: number;
-  /** The workflow's own view; undefined when no worker answered the query in time. */
+  /**
+   * The workflow's own view; when no worker answered the query (see `unanswered`), the settled outcome its
+   * history records, else undefined.
+   */
   status?: LoadTestWorkflowStatus;
+  /** Why the status query of a running workflow got no answer. */
+  unanswered?: string;
   /** Combined progress of the runners while they send, when the backend reports it. */
   live?: LiveProgress;
   /** Whether `state` is final (finished or failed). */
@@ -96,7 +105,7 @@ export interface WaitOptions {
 }
 
 /** How long a status query may wait for a worker to answer, ms. */
-const QUERY_TIMEOUT_MS = 5000;
+const QUERY_TIMEOUT_MS = 10_000;
 
 export class LoadTestRun {
   readonly workflowId: string;
@@ -114,7 +123,7 @@ export class LoadTestRun {
     this.expectedGeneration = options.generation;
   }
 
-  /** The workflow's status query; rejects when no worker answers within `timeoutMs` (default 5000). */
+  /** The workflow's status query; rejects when no worker answers within `timeoutMs` (default 10 000). */
   status(options: { timeoutMs?: number } = {}): Promise<LoadTestWorkflowStatus> {
     const deadline = Date.now() + (options.timeoutMs ?? QUERY_TIMEOUT_MS);
     return this.client.withDeadline(deadline, () => this.handle.query(statusQuery));
@@ -137,11 +146,19 @@ export class LoadTestRun {
     const description = await this.handle.describe();
     const execution = description.status.name;
     let status: LoadTestWorkflowStatus | undefined;
+    let unanswered: string | undefined;
     if (execution === 'RUNNING') {
       try {
         status = await this.status();
       } catch (error) {
-        if (!isGrpcDeadlineError(error)) throw error;
+        // describe() just answered, so Temporal is there: no worker polls this LoadTest's task queue (or none
+        // answered in time). A settled run's outcome is in the history; otherwise the search attributes tell
+        // the state.
+        unanswered = isGrpcDeadlineError(error)
+          ? `timed out after ${QUERY_TIMEOUT_MS / 1000} s`
+          : (error as Error).message;
+        const recorded = await this.statusFromHistory();
+        if (recorded?.state === 'finished' || recorded?.state === 'failed') status = recorded;
       }
     } else {
       // A closed workflow is answered only by a worker replaying it; its history needs none.
@@ -156,6 +173,7 @@ export class LoadTestRun {
       generation: status?.generation ?? description.typedSearchAttributes.get(LOADTEST_GENERATION),
       status,
       live: execution === 'RUNNING' ? await this.liveProgress(description) : undefined,
+      unanswered,
       settled: state === 'finished' || state === 'failed',
     };
   }
