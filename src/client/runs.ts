@@ -10,6 +10,7 @@ import {
 } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../config.js';
+import { loadTestDetails, loadTestSummary } from '../loadtest/describe.js';
 import { validateLoadTestSpec, type LoadTestState } from '../loadtest/spec.js';
 import { loadTestWorkflowId, parseLoadTestWorkflowId, type LoadTestRef } from '../loadtest/workflow-id.js';
 import { connectClient, type TemporalTarget } from '../temporal/connection.js';
@@ -105,6 +106,9 @@ export class LoadTestRuns {
       workflowId: loadTestWorkflowId(ref),
       taskQueue: options.taskQueue ?? this.taskQueue,
       args: [{ loadTest: ref, desired: { generation, spec }, timing: options.timing }],
+      // What the Temporal Web UI shows at the top of the run, as for workflows the watcher starts.
+      staticSummary: loadTestSummary(ref, spec),
+      staticDetails: loadTestDetails(ref, spec),
       typedSearchAttributes: [
         { key: LOADTEST_NAMESPACE, value: ref.namespace },
         { key: LOADTEST_NAME, value: ref.name },
