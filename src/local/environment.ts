@@ -10,7 +10,7 @@ import type { Logger } from 'pino';
 import { LoadTestRuns } from '../client/runs.js';
 import { connectClient, connectWorker } from '../temporal/connection.js';
 import { localTemporal, type LocalTemporal } from './temporal.js';
-import { startLocalWorker, type LocalWorker } from './worker.js';
+import { startLocalWorker, workflowBundle, type LocalWorker } from './worker.js';
 import { LocalRunners } from '../../activities/local/index.js';
 
 export interface LocalEnvironmentOptions {
@@ -50,6 +50,9 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
     if (ownsWorkDir) await rm(workDir, { recursive: true, force: true });
   };
   try {
+    // Bundle the workflow code while the server starts; startLocalWorker picks the bundle up.
+    const bundled = workflowBundle();
+    bundled.catch(() => {}); // awaited (and reported) by startLocalWorker
     const temporal = await localTemporal({
       address: options.temporalAddress,
       namespace: options.temporalNamespace,

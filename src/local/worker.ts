@@ -77,8 +77,11 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
 
-/** The workflow code bundled once per process (a few seconds of webpack), shared by every local worker. */
-function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+/**
+ * The workflow code bundled once per process (a few seconds of webpack), shared by every local worker. Calling
+ * it early (while a server starts) takes the bundling off the critical path.
+ */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({ workflowsPath: WORKFLOWS_PATH, logger: quietBundlerLogger });
   return bundle;
 }
