@@ -87,6 +87,11 @@ export class RunnerProcess {
     return this.exited;
   }
 
+  /** Kills the runner at once (synchronous: for process exit). */
+  kill(): void {
+    if (!this.exited) this.child.kill('SIGKILL');
+  }
+
   /** Asks the runner to stop (it still writes its summary); kills it if it has not exited after a grace period. */
   async stop(): Promise<void> {
     if (this.exited) return;
@@ -146,10 +151,16 @@ export class LocalRunners {
   readonly progressIntervalMs: number;
   private readonly runners = new Map<string, RunnerProcess>();
 
+  /** Runners live in process groups of their own, so nothing else stops them if this process ends abruptly. */
+  private readonly killAll = () => {
+    for (const runner of this.runners.values()) runner.kill();
+  };
+
   constructor(private readonly options: LocalRunnersOptions = {}) {
     this.command = options.command ?? defaultRunnerCommand();
     this.workDir = options.workDir ?? mkdtempSync(join(tmpdir(), 'loadtest-runners-'));
     this.progressIntervalMs = options.progressIntervalMs ?? 1000;
+    process.once('exit', this.killAll);
   }
 
   get(loadTest: LoadTestRef, name: string): RunnerProcess | undefined {
@@ -198,6 +209,7 @@ export class LocalRunners {
 
   /** Stops every runner (worker shutdown) and removes the work directory when this pool created it. */
   async stopAll(): Promise<void> {
+    process.off('exit', this.killAll);
     await Promise.all([...this.runners.values()].map((runner) => this.remove(runner)));
     if (this.options.workDir === undefined) await rm(this.workDir, { recursive: true, force: true });
   }

@@ -100,7 +100,7 @@ export async function runLocally(settings: LocalRunSettings): Promise<number> {
     return code;
   } catch (error) {
     keepLogs = true;
-    throw error instanceof CliError ? error : new CliError(`${oneLine(error)} (logs: ${logFile})`, EXIT.failed);
+    throw error instanceof CliError ? error : new CliError(oneLine(error), EXIT.failed);
   } finally {
     interrupt.dispose();
     await environment?.close();
