@@ -176,7 +176,9 @@ function defineRunnerCommand(program: Command): Command {
     .option('--connections <n>', 'concurrent connections (default 1)', integerFlag(1, 100_000))
     .option('--rate <per-second>', 'open model: requests per second across all connections', positiveNumberFlag)
     .option('--timeout <duration>', 'per-request timeout (default 10s)', durationFlag)
-    .option('--expect-status <list>', 'accepted statuses, e.g. 200,3xx (default 2xx,3xx)', (text) => text.split(','))
+    .option('--expect-status <list>', 'accepted statuses, e.g. 200,3xx (default 2xx,3xx)', (text) =>
+      text.split(',').map((entry) => entry.trim()),
+    )
     .option(
       '--pipelining <n>',
       `requests in flight per connection, 1-${MAX_PIPELINING} (default 1: off)`,
@@ -201,7 +203,11 @@ function defineRunnerCommand(program: Command): Command {
       'print a {"progress":{...}} JSON line on stderr every <ms> milliseconds while sending',
       integerFlag(1),
     )
-    .addOption(new Option('--output <format>', 'what to print on stdout').choices(['table', 'json']).default('table'))
+    .addOption(
+      new Option('--output <format>', 'stdout: a table, or JSON {"results": LoadTestResults, "summary": RunnerSummary}')
+        .choices(['table', 'json'])
+        .default('table'),
+    )
     .addOption(
       new Option('--transport <name>', 'auto: raw sockets for http://, undici for https://')
         .choices(['auto', 'socket', 'undici'])

@@ -11,7 +11,6 @@ import { OpenModel } from './open-model.js';
 import type { RunPlan } from './plan.js';
 import { reportProgress } from './progress.js';
 import { Recorder } from './recorder.js';
-import { UndiciConnection } from './undici-connection.js';
 
 /** Socket reads go into one scratch buffer per run, parsed before the next read. */
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -37,7 +36,7 @@ function createModel(plan: RunPlan, recorder: Recorder): LoadModel {
   return new ClosedModel(recorder, plan.pipelining, plan.requests);
 }
 
-function createConnections(plan: RunPlan, events: ConnectionEvents): Connection[] {
+async function createConnections(plan: RunPlan, events: ConnectionEvents): Promise<Connection[]> {
   const connections: Connection[] = [];
   if (plan.transport === 'socket') {
     const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
@@ -53,6 +52,8 @@ function createConnections(plan: RunPlan, events: ConnectionEvents): Connection[
     }
     return connections;
   }
+  // Loaded only when used: undici adds a tenth of a second to the start-up of every runner.
+  const { UndiciConnection } = await import('./undici-connection.js');
   const target = {
     origin: plan.url.origin,
     path: requestTarget(plan.url),
@@ -78,7 +79,7 @@ export async function executePlan(plan: RunPlan, options: ExecuteOptions = {}): 
   const { signal, onProgress, progressIntervalMs } = options;
   const recorder = new Recorder(plan.accepted, plan.model === 'open');
   const model = createModel(plan, recorder);
-  const connections = createConnections(plan, model);
+  const connections = await createConnections(plan, model);
   const stop = (): void => model.stop();
   const sweeper = setInterval(() => {
     const nowMs = performance.now();
