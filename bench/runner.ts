@@ -6,9 +6,13 @@
  * nginx (worker_processes 1, access_log off, keepalive_requests raised, 2-byte body) is pinned to core 0 and
  * each client in turn to core 1, alternating A B C A B C so that drift of the machine hits every client alike.
  * Contender "runner-undici" adds the runner on its undici transport, for comparison with the fast path.
+ *
+ * Besides requests/s, each client's CPU time per request (user + system, from /usr/bin/time, start-up
+ * included) is reported: on a shared machine, a loaded core 0 slows nginx and every client's requests/s with
+ * it, while CPU per request still says how fast a client would go if it were the bottleneck.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startNginx } from '../test/support/nginx.js';
@@ -19,14 +23,33 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const CLI = fileURLToPath(new URL('../src/cli.js', import.meta.url));
 const AUTOCANNON = `${ROOT}node_modules/.bin/autocannon`;
 
-type Contender = (url: string, connections: number, seconds: number) => Promise<number>;
+interface Measurement {
+  rps: number;
+  /** Client CPU seconds (user + system) over the whole process. */
+  cpuSeconds: number;
+  /** Requests completed, to turn CPU time into CPU per request. */
+  requests: number;
+}
 
-function pinned(command: string, args: string[]): Promise<string> {
+interface ClientRun {
+  stdout: string;
+  cpuSeconds: number;
+}
+
+type Contender = (url: string, connections: number, seconds: number) => Promise<Measurement>;
+
+/** Runs a client on the client core under /usr/bin/time, which reports its CPU time on stderr. */
+function pinned(command: string, args: string[]): Promise<ClientRun> {
+  const timed = ['-f', 'cpu %U %S', 'taskset', '-c', CLIENT_CPU, command, ...args];
   return new Promise((resolve, reject) => {
-    execFile('taskset', ['-c', CLIENT_CPU, command, ...args], { maxBuffer: 64 * 1024 * 1024 }, (error, stdout) => {
+    execFile('/usr/bin/time', timed, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      const cpu = /cpu ([0-9.]+) ([0-9.]+)/.exec(stderr);
       // The runner exits with 1 when some requests failed; its output is still a result.
-      if (error !== null && error.code !== 1) reject(new Error(`${command} failed: ${error.message}`));
-      else resolve(stdout);
+      if ((error !== null && error.code !== 1) || cpu === null) {
+        reject(new Error(`${command} failed: ${error?.message ?? stderr}`));
+      } else {
+        resolve({ stdout, cpuSeconds: Number(cpu[1]) + Number(cpu[2]) });
+      }
     });
   });
 }
@@ -35,31 +58,26 @@ const runner =
   (transport: 'socket' | 'undici'): Contender =>
   async (url, connections, seconds) => {
     const args = ['--url', url, '--connections', String(connections), '--duration', `${seconds}s`];
-    const stdout = await pinned(process.execPath, [
-      CLI,
-      'runner',
-      ...args,
-      '--transport',
-      transport,
-      '--output',
-      'json',
-    ]);
-    return (JSON.parse(stdout) as { results: { rps: number } }).results.rps;
+    const run = await pinned(process.execPath, [CLI, 'runner', ...args, '--transport', transport, '--output', 'json']);
+    const { results } = JSON.parse(run.stdout) as { results: { rps: number; completed: number } };
+    return { rps: results.rps, cpuSeconds: run.cpuSeconds, requests: results.completed };
   };
 
 const CONTENDERS: Record<string, Contender> = {
   runner: runner('socket'),
   'runner-undici': runner('undici'),
   autocannon: async (url, connections, seconds) => {
-    const stdout = await pinned(AUTOCANNON, ['-c', String(connections), '-d', String(seconds), '--json', url]);
-    const report = JSON.parse(stdout) as { requests: { total: number }; duration: number };
-    return report.requests.total / report.duration;
+    const run = await pinned(AUTOCANNON, ['-c', String(connections), '-d', String(seconds), '--json', url]);
+    const report = JSON.parse(run.stdout) as { requests: { total: number }; duration: number };
+    const requests = report.requests.total;
+    return { rps: requests / report.duration, cpuSeconds: run.cpuSeconds, requests };
   },
   wrk: async (url, connections, seconds) => {
-    const stdout = await pinned('/usr/bin/wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, url]);
-    const match = /Requests\/sec:\s+([0-9.]+)/.exec(stdout);
-    if (match === null) throw new Error(`unexpected wrk output: ${stdout}`);
-    return Number(match[1]);
+    const run = await pinned('/usr/bin/wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, url]);
+    const rps = /Requests\/sec:\s+([0-9.]+)/.exec(run.stdout);
+    const total = /([0-9]+) requests in/.exec(run.stdout);
+    if (rps === null || total === null) throw new Error(`unexpected wrk output: ${run.stdout}`);
+    return { rps: Number(rps[1]), cpuSeconds: run.cpuSeconds, requests: Number(total[1]) };
   },
 };
 
@@ -69,10 +87,41 @@ function median(values: readonly number[]): number {
   return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
 }
 
+const cpuMicrosPerRequest = (measurement: Measurement): number => (measurement.cpuSeconds * 1e6) / measurement.requests;
+
+function loadAverage(): string {
+  return readFileSync('/proc/loadavg', 'utf8').split(' ')[0]!;
+}
+
+function report(connections: number, samples: Map<string, Measurement[]>): void {
+  const rps = new Map([...samples].map(([name, runs]) => [name, median(runs.map((run) => run.rps))]));
+  const cpu = new Map([...samples].map(([name, runs]) => [name, median(runs.map(cpuMicrosPerRequest))]));
+  console.log(`\n${connections} connections, medians:`);
+  for (const name of samples.keys()) {
+    console.log(
+      `  ${name.padEnd(14)} ${String(Math.round(rps.get(name)!)).padStart(7)} req/s` +
+        `  ${cpu.get(name)!.toFixed(2).padStart(6)} µs CPU/request`,
+    );
+  }
+  const ours = 'runner';
+  if (!samples.has(ours)) return;
+  for (const name of samples.keys()) {
+    if (name === ours) continue;
+    // CPU ratio inverted, so that above 1 means "the runner is better" in both columns.
+    const throughput = rps.get(ours)! / rps.get(name)!;
+    const efficiency = cpu.get(name)! / cpu.get(ours)!;
+    console.log(
+      `  runner / ${name.padEnd(14)} ${throughput.toFixed(2)}× req/s, ${efficiency.toFixed(2)}× requests per CPU second`,
+    );
+  }
+  console.log('');
+}
+
 function ensurePackages(): void {
-  if (existsSync('/usr/sbin/nginx') && existsSync('/usr/bin/wrk')) return;
+  if (existsSync('/usr/sbin/nginx') && existsSync('/usr/bin/wrk') && existsSync('/usr/bin/time')) return;
   const result = spawnSync('bash', [`${ROOT}test/testbed/ensure-packages.sh`], { stdio: 'inherit' });
   if (result.status !== 0) throw new Error('nginx and wrk are needed: test/testbed/ensure-packages.sh failed');
+  if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is needed (Debian package "time")');
 }
 
 async function main(): Promise<void> {
@@ -94,24 +143,18 @@ async function main(): Promise<void> {
   console.log(`nginx on core ${SERVER_CPU}, clients on core ${CLIENT_CPU}, ${seconds} s per run, ${rounds} rounds`);
   try {
     for (const connections of values.connections.split(',').map(Number)) {
-      const samples = new Map<string, number[]>(contenders.map((name) => [name, []]));
+      const samples = new Map<string, Measurement[]>(contenders.map((name) => [name, []]));
       for (let round = 1; round <= rounds; round++) {
         for (const name of contenders) {
-          const rps = await CONTENDERS[name]!(url, connections, seconds);
-          samples.get(name)!.push(rps);
-          console.log(`  c=${connections} round ${round} ${name.padEnd(14)} ${Math.round(rps)} req/s`);
+          const measurement = await CONTENDERS[name]!(url, connections, seconds);
+          samples.get(name)!.push(measurement);
+          console.log(
+            `  c=${connections} round ${round} ${name.padEnd(14)} ${Math.round(measurement.rps)} req/s, ` +
+              `${cpuMicrosPerRequest(measurement).toFixed(2)} µs CPU/request (load ${loadAverage()})`,
+          );
         }
       }
-      const medians = new Map([...samples].map(([name, values]) => [name, median(values)]));
-      console.log(`\n${connections} connections, median requests/s:`);
-      for (const [name, value] of medians) console.log(`  ${name.padEnd(14)} ${Math.round(value)}`);
-      const ours = medians.get('runner');
-      if (ours !== undefined) {
-        for (const [name, value] of medians) {
-          if (name !== 'runner') console.log(`  runner / ${name.padEnd(14)} ${(ours / value).toFixed(2)}×`);
-        }
-      }
-      console.log('');
+      report(connections, samples);
     }
   } finally {
     await nginx.stop();
