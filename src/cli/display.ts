@@ -56,10 +56,11 @@ export function liveFigures(snapshot: LoadTestSnapshot): LiveFigures {
     elapsedMs: final
       ? Date.parse(results.endTime) - snapshot.runStartTime.getTime()
       : snapshot.at.getTime() - snapshot.runStartTime.getTime(),
-    requests: final ? results.requests : live?.sent,
-    errors: final ? results.errors : live?.failed,
-    rps: final ? results.rps : live?.rps,
-    p99Ms: final ? results.latencyMs.p99 : live?.p99Ms,
+    // Before the common start time there is nothing to count yet.
+    requests: final ? results.requests : starting ? undefined : live?.sent,
+    errors: final ? results.errors : starting ? undefined : live?.failed,
+    rps: final ? results.rps : starting ? undefined : live?.rps,
+    p99Ms: final ? results.latencyMs.p99 : starting ? undefined : live?.p99Ms,
     runners:
       live !== undefined
         ? `${live.reporting}/${live.runners}`
