@@ -13,7 +13,7 @@ const SLOW_MS = 200;
 /** Every 50th request is slow: 2 %, so p95 falls among fast requests and p99 among slow ones. */
 const SLOW_EVERY = 50;
 const EARLY_TIMER_MS = 1;
-const LATE_TIMER_MS = 8;
+const LATE_TIMER_MS = 15;
 
 async function startServer(delayFor: (index: number, nowMs: number) => number) {
   let index = 0;
