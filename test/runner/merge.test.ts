@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
 import type { RunnerSummary } from '../../src/runner/contract.js';
-import { createMergeHistogram, latencyStatsMs } from '../../src/runner/histogram.js';
+import { createMergeHistogram, decodeHistogram, latencyStatsMs } from '../../src/runner/histogram.js';
 import { mergeSummaries } from '../../src/runner/merge.js';
 import { acceptedStatusTable } from '../../src/runner/plan.js';
 import { Recorder } from '../../src/runner/recorder.js';
+import { fitSummary } from '../../src/runner/summary-fit.js';
 import { logUniformSamplesMs } from './samples.js';
 
 interface FakeRunner {
@@ -75,6 +76,23 @@ describe('mergeSummaries', () => {
     assert.deepEqual(merged.serviceTimeMs, latencyStatsMs(histogramOf(serviceMs)));
     assert.ok(merged.latencyMs.p50 > merged.serviceTimeMs.p50);
     assert.equal(mergeSummaries(runners.map(summaryOf)).serviceTimeMs, undefined);
+  });
+
+  it('merges a truncated summary with full ones at the coarser precision, keeping every count', () => {
+    const summaries = runners.map(summaryOf);
+    const truncated = fitSummary(summaries[0]!, 1500);
+    const digits = decodeHistogram(truncated.latency).numberOfSignificantValueDigits;
+    assert.ok(truncated.truncated === true && digits < 3);
+    const merged = mergeSummaries([truncated, summaries[1]!, summaries[2]!]);
+    const exact = mergeSummaries(summaries);
+    assert.equal(merged.completed, exact.completed);
+    assert.deepEqual(merged.statusCodes, exact.statusCodes);
+    // A coarser bucket only moves a percentile up to the end of that bucket, never down.
+    const slack = digits === 2 ? 1.01 : digits === 1 ? 1.07 : 2.01;
+    for (const key of ['p50', 'p90', 'p95', 'p99', 'p999', 'max'] as const) {
+      const [value, reference] = [merged.latencyMs[key], exact.latencyMs[key]];
+      assert.ok(value >= reference * 0.999 && value <= reference * slack, `${key} ${value} vs ${reference}`);
+    }
   });
 
   it('refuses to merge nothing', () => {
