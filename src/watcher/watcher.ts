@@ -54,8 +54,13 @@ export interface WatcherOptions {
   attempts?: number;
 }
 
-/** Visibility query for running LoadTest workflows. */
-export const RUNNING_LOADTEST_WORKFLOWS = `WorkflowType = '${LOADTEST_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running'`;
+/**
+ * The running LoadTest workflows this watcher's operator owns: those on its task queue. Runs started by the
+ * client or in local mode on the same Temporal server live on other task queues and are not its to clean up.
+ */
+export function runningLoadTestWorkflows(taskQueue: string): string {
+  return `WorkflowType = '${LOADTEST_WORKFLOW_TYPE}' AND ExecutionStatus = 'Running' AND TaskQueue = '${taskQueue}'`;
+}
 
 export class LoadTestWatcher {
   private readonly inFlight = new Map<string, Promise<void>>();
@@ -137,7 +142,9 @@ export class LoadTestWatcher {
   async reconcileOrphans(objects: readonly LoadTestObject[]): Promise<void> {
     const listed = new Set(objects.map((object) => object.metadata.uid));
     try {
-      for await (const execution of this.options.client.workflow.list({ query: RUNNING_LOADTEST_WORKFLOWS })) {
+      for await (const execution of this.options.client.workflow.list({
+        query: runningLoadTestWorkflows(this.options.taskQueue),
+      })) {
         const loadTest = parseLoadTestWorkflowId(execution.workflowId);
         if (loadTest === undefined || listed.has(loadTest.uid)) continue;
         this.enqueue(loadTest.uid, async () => {

@@ -1,11 +1,11 @@
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { WorkflowNotFoundError } from '@temporalio/client';
-import { DefaultLogger, Runtime, Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import type { LoadTestObject } from '../../src/k8s/index.js';
 import { loadTestWorkflowId } from '../../src/loadtest/workflow-id.js';
-import { LoadTestWatcher, RUNNING_LOADTEST_WORKFLOWS, type LoadTestSource } from '../../src/watcher/watcher.js';
+import { LoadTestWatcher, runningLoadTestWorkflows, type LoadTestSource } from '../../src/watcher/watcher.js';
 import { statusQuery } from '../../workflows/definitions.js';
 import type { loadTestWorkflow } from '../../workflows/loadtest.js';
 import { FakeLoadTests } from '../activities/fakes.js';
@@ -47,7 +47,6 @@ describe('LoadTest watcher', function () {
 
   before(async function () {
     this.timeout(120_000);
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
     env = await startTestEnvironment();
     const names = Object.keys(new FakeBackend().activities()) as Array<keyof ReturnType<FakeBackend['activities']>>;
     worker = await Worker.create({
@@ -74,7 +73,7 @@ describe('LoadTest watcher', function () {
 
   afterEach(async () => {
     for (const watcher of watchers.splice(0)) await watcher.stop();
-    for await (const execution of env.client.workflow.list({ query: RUNNING_LOADTEST_WORKFLOWS })) {
+    for await (const execution of env.client.workflow.list({ query: runningLoadTestWorkflows(TASK_QUEUE) })) {
       await env.client.workflow
         .getHandle(execution.workflowId)
         .terminate('test over')
@@ -110,7 +109,7 @@ describe('LoadTest watcher', function () {
   /** Visibility is eventually consistent: wait until the workflow shows up in a list query. */
   async function visible(workflowId: string) {
     for (;;) {
-      for await (const execution of env.client.workflow.list({ query: RUNNING_LOADTEST_WORKFLOWS })) {
+      for await (const execution of env.client.workflow.list({ query: runningLoadTestWorkflows(TASK_QUEUE) })) {
         if (execution.workflowId === workflowId) return;
       }
       await new Promise((resolve) => setTimeout(resolve, 100));
@@ -181,6 +180,27 @@ describe('LoadTest watcher', function () {
     watcher().watcher.start();
     const result = await handleOf(object).result();
     assert.equal(result.reason, 'deleted');
+  });
+
+  it('leaves alone LoadTest workflows on other task queues (client and local-mode runs) when it cleans up', async () => {
+    const ours = loadTest();
+    await watcher().watcher.reconcile(ours);
+    await visible(handleOf(ours).workflowId);
+    // A run started by the client on its own task queue, for a LoadTest this cluster does not have.
+    const foreign = await env.client.workflow.start('loadTestWorkflow', {
+      taskQueue: 'some-local-run',
+      workflowId: loadTestWorkflowId({ namespace: 'default', name: 'local-only', uid: randomUUID() }),
+      args: [{}],
+    });
+    loadTests.objects.clear();
+
+    watcher().watcher.start();
+    assert.equal((await handleOf(ours).result()).reason, 'deleted');
+    const history = await foreign.fetchHistory();
+    const signals = (history.events ?? []).filter((event) => event.workflowExecutionSignaledEventAttributes);
+    assert.deepEqual(signals, []);
+    assert.equal((await foreign.describe()).status.name, 'RUNNING');
+    await foreign.terminate('test over');
   });
 
   it('treats a LoadTest deleted and created again under the same name as a new one', async () => {

@@ -1,7 +1,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { WorkflowContinuedAsNewError, type WorkflowHandle } from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
-import { Runtime, Worker, DefaultLogger } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { LOADTEST_GONE, type RunnersCompleted } from '../../activities/types.js';
@@ -26,7 +26,6 @@ describe('LoadTest workflow', function () {
 
   before(async function () {
     this.timeout(120_000);
-    Runtime.install({ logger: new DefaultLogger('ERROR') });
     env = await startTestEnvironment();
     const delegate = new Proxy(
       {},
