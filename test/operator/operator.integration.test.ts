@@ -245,6 +245,31 @@ describe('operator on the test bed', function () {
     await keepHistory('created-while-watcher-down', after);
   });
 
+  it('judges thresholds end to end: a passing one is recorded, a breached one ends failed naming the measured value', async () => {
+    await serve();
+    // Latency is never under a microsecond, and nothing fails against the counting server.
+    const spec = {
+      replicas: 2,
+      test: { serviceName: 'nginx', repeat: 5 },
+      thresholds: ['errorRate < 1%', 'p99 < 1us'],
+    };
+    await apply(loadTestManifest(namespace, 'gated', spec));
+    await waitForJsonPath('ld/gated', namespace, '{.status.state}', 'failed');
+
+    const object = await getJson<
+      LoadTestJson & { status: { thresholds: Array<{ threshold: string; passed: boolean }> } }
+    >(['get', 'ld', 'gated', '-n', namespace]);
+    assert.equal(object.status.results?.requests, 10);
+    assert.deepEqual(
+      object.status.thresholds.map((t) => [t.threshold, t.passed]),
+      [
+        ['errorRate < 1%', true],
+        ['p99 < 1us', false],
+      ],
+    );
+    assert.match(object.status.message ?? '', /^threshold "p99 < 1us" breached: p99 was [0-9.]+us$/);
+  });
+
   it('ends failed saying so when the target Service does not exist', async () => {
     await apply(loadTestManifest(namespace, 'nowhere', { replicas: 1, test: { serviceName: 'missing', repeat: 1 } }));
     await waitForJsonPath('ld/nowhere', namespace, '{.status.state}', 'failed');
