@@ -11,12 +11,11 @@ import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { exposeAsService } from '../support/target-server.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = join(REPO, 'dist/src/cli.js');
 const KUBECTL = '/usr/bin/kubectl';
-/** The test bed's node IP: EndpointSlices with it reach 127.0.0.1 on this machine. */
-const NODE_IP = '192.0.2.10';
 export const ARTIFACTS = join(REPO, 'test/artifacts/operator');
 
 export class KubectlError extends Error {
@@ -108,20 +107,7 @@ export class CountingServer {
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     const { port } = this.server.address() as AddressInfo;
-    await apply({
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name, namespace },
-      spec: { ports: [{ name: 'http', port: servicePort, targetPort: port }] },
-    });
-    await apply({
-      apiVersion: 'discovery.k8s.io/v1',
-      kind: 'EndpointSlice',
-      metadata: { name: `${name}-local`, namespace, labels: { 'kubernetes.io/service-name': name } },
-      addressType: 'IPv4',
-      endpoints: [{ addresses: [NODE_IP], conditions: { ready: true } }],
-      ports: [{ name: 'http', port, protocol: 'TCP' }],
-    });
+    await exposeAsService(name, namespace, port, servicePort);
   }
 
   async close(): Promise<void> {
