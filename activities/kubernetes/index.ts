@@ -200,7 +200,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
 function runnerManifests(loadTest: LoadTestRef, generation: number, spec: LoadTestSpec, image: string) {
   try {
     return Array.from({ length: spec.replicas }, (_, index) =>
-      runnerPodManifest({ loadTest, generation, index, test: spec.test, image }),
+      runnerPodManifest({ loadTest, generation, index, spec, image }),
     );
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);

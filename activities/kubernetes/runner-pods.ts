@@ -14,14 +14,14 @@ import {
   MANAGED_BY_LABEL,
   RUNNER_COMPONENT,
 } from '../../src/k8s/labels.js';
-import { LOADTEST_API_VERSION, LOADTEST_KIND, type TestSpec } from '../../src/loadtest/spec.js';
+import { LOADTEST_API_VERSION, LOADTEST_KIND, type LoadTestSpec } from '../../src/loadtest/spec.js';
 import type { LoadTestRef } from '../../src/loadtest/workflow-id.js';
 import {
   DEFAULT_TERMINATION_MESSAGE_PATH,
   POD_ANNOTATIONS_FILE,
   RUNNER_EXIT,
   runnerArgs,
-  runnerOptionsFromTest,
+  runnerOptionsFromSpec,
   type RunnerSummary,
 } from '../../src/runner/contract.js';
 
@@ -57,7 +57,7 @@ export interface RunnerPodInput {
   loadTest: LoadTestRef;
   generation: number;
   index: number;
-  test: TestSpec;
+  spec: LoadTestSpec;
   image: string;
 }
 
@@ -76,8 +76,8 @@ export function runnerLabels(loadTest: LoadTestRef, generation: number): Record<
  * start time that startRunners writes into its annotations (seen through a downwardAPI volume), and writing
  * its summary where Kubernetes reads the termination message.
  */
-export function runnerPodManifest({ loadTest, generation, index, test, image }: RunnerPodInput): V1Pod {
-  const options = { ...runnerOptionsFromTest(test, loadTest.namespace), startAtFile: POD_ANNOTATIONS_FILE };
+export function runnerPodManifest({ loadTest, generation, index, spec, image }: RunnerPodInput): V1Pod {
+  const options = { ...runnerOptionsFromSpec(spec, loadTest.namespace), startAtFile: POD_ANNOTATIONS_FILE };
   return {
     apiVersion: 'v1',
     kind: 'Pod',

@@ -21,7 +21,7 @@ import {
 } from '../types.js';
 import { combineRunnerProgress, type ProgressHeartbeat } from '../../src/client/live-progress.js';
 import type { LoadTestSpec } from '../../src/loadtest/spec.js';
-import { runnerArgs, runnerOptionsFromTest, type RunnerSummary } from '../../src/runner/contract.js';
+import { runnerArgs, runnerOptionsFromSpec, type RunnerSummary } from '../../src/runner/contract.js';
 import { mergeSummaries } from '../../src/runner/merge.js';
 import type { LocalRunners, RunnerProcess } from './runners.js';
 
@@ -83,7 +83,7 @@ export function createLocalActivities(deps: LocalActivitiesDeps): LoadTestActivi
       if (targetUrl(spec) === undefined) {
         throw ApplicationFailure.nonRetryable(noUrlReason(spec), INVALID_SPEC);
       }
-      const flags = runnerArgs(runnerOptionsFromTest(spec.test, loadTest.namespace)).slice(1); // without "runner"
+      const flags = runnerArgs(runnerOptionsFromSpec(spec, loadTest.namespace)).slice(1); // without "runner"
       const names = Array.from({ length: spec.replicas }, (_, index) => `${loadTest.name}-g${generation}-${index}`);
       for (const name of names) runners.start(loadTest, generation, name, ['runner', ...flags]);
       return Promise.resolve(names);

@@ -38,6 +38,7 @@ interface RunnerFlags {
   startAtWaitLimit?: number;
   summaryFile?: string;
   progressInterval?: number;
+  tolerateFailedRequests?: boolean;
   output: 'table' | 'json';
   transport: 'auto' | 'socket' | 'undici';
   insecure?: boolean;
@@ -129,7 +130,7 @@ async function runFromFlags(flags: RunnerFlags, io: RunnerIo): Promise<number> {
         : formatTable(run.plan, run.results),
     );
     if (flags.summaryFile !== undefined) await writeFile(flags.summaryFile, JSON.stringify(fitSummary(run.summary)));
-    return run.exitCode;
+    return flags.tolerateFailedRequests === true ? RUNNER_EXIT.ok : run.exitCode;
   } catch (error) {
     if (error instanceof UsageError) {
       io.stderr(`error: ${error.message}\n`);
@@ -197,6 +198,10 @@ function defineRunnerCommand(program: Command): Command {
     .option(
       '--summary-file <path>',
       `write the compact JSON summary here, at most 4096 bytes (in pods: ${DEFAULT_TERMINATION_MESSAGE_PATH})`,
+    )
+    .option(
+      '--tolerate-failed-requests',
+      'exit 0 even when requests failed or were dropped (set when an errorRate threshold judges them)',
     )
     .option(
       '--progress-interval <ms>',

@@ -3,7 +3,7 @@
  * the command-line flags the operator passes, the JSON summary the runner writes back, and its exit codes.
  * Both sides import this module so they cannot drift apart.
  */
-import type { TestSpec } from '../loadtest/spec.js';
+import type { LoadTestSpec, TestSpec } from '../loadtest/spec.js';
 
 /** Exit codes of `loadtest-operator runner`. */
 export const RUNNER_EXIT = {
@@ -48,6 +48,12 @@ export interface RunnerOptions {
    * The runner gives up waiting after START_AT_WAIT_LIMIT_MS and starts anyway, saying so on stderr.
    */
   startAtFile?: string;
+  /**
+   * Exit 0 even when requests failed or were dropped (the counts are in the summary either way). The operator
+   * sets it when an `errorRate` threshold is to judge failed requests, so that such a run ends with merged
+   * results and a threshold verdict rather than a failed runner.
+   */
+  tolerateFailedRequests?: boolean;
 }
 
 /** Pod annotation holding the synchronized start time (epoch ms) of every runner of one run. */
@@ -147,6 +153,15 @@ export function runnerOptionsFromTest(test: TestSpec, namespace: string): Runner
   };
 }
 
+/**
+ * The runner options for one runner of a LoadTest: its test, plus tolerance of failed requests when an
+ * `errorRate` threshold is there to judge them (without one, any failed request fails the runner and the run).
+ */
+export function runnerOptionsFromSpec(spec: LoadTestSpec, namespace: string): RunnerOptions {
+  const judgesErrors = (spec.thresholds ?? []).some((threshold) => /^\s*errorRate\b/.test(threshold));
+  return { ...runnerOptionsFromTest(spec.test, namespace), tolerateFailedRequests: judgesErrors || undefined };
+}
+
 /** Turns runner options into `loadtest-operator runner` flags (the pod's args). */
 export function runnerArgs(options: RunnerOptions, output: { summaryFile?: string } = {}): string[] {
   const args = ['runner', '--url', options.url, '--method', options.method];
@@ -161,6 +176,7 @@ export function runnerArgs(options: RunnerOptions, output: { summaryFile?: strin
   if (options.pipelining !== undefined) args.push('--pipelining', String(options.pipelining));
   if (options.startAtMs !== undefined) args.push('--start-at', String(options.startAtMs));
   if (options.startAtFile !== undefined) args.push('--start-at-file', options.startAtFile);
+  if (options.tolerateFailedRequests === true) args.push('--tolerate-failed-requests');
   if (output.summaryFile !== undefined) args.push('--summary-file', output.summaryFile);
   return args;
 }

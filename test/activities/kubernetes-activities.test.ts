@@ -97,7 +97,7 @@ describe('Kubernetes activities', () => {
         loadTest: { ...loadTest, uid: 'old-uid' },
         generation: 1,
         index: 0,
-        test,
+        spec: { replicas: 1, test },
         image: 'x',
       });
       await pods.create(stale);

@@ -33,8 +33,26 @@ describe('runner pods', () => {
     });
   });
 
+  describe('failed requests', () => {
+    const argsFor = (thresholds?: string[]) =>
+      runnerPodManifest({ loadTest, generation: 1, index: 0, spec: { replicas: 1, test, thresholds }, image: 'x' })
+        .spec!.containers[0]!.args!;
+
+    it('fail the runner unless an errorRate threshold is there to judge them', () => {
+      assert.ok(!argsFor().includes('--tolerate-failed-requests'));
+      assert.ok(!argsFor(['p99 < 250ms']).includes('--tolerate-failed-requests'));
+      assert.ok(argsFor(['p99 < 250ms', 'errorRate < 1%']).includes('--tolerate-failed-requests'));
+    });
+  });
+
   describe('manifest', () => {
-    const pod = runnerPodManifest({ loadTest, generation: 2, index: 1, test, image: 'loadtest-operator:dev' });
+    const pod = runnerPodManifest({
+      loadTest,
+      generation: 2,
+      index: 1,
+      spec: { replicas: 2, test },
+      image: 'loadtest-operator:dev',
+    });
     const container = pod.spec!.containers[0]!;
 
     it('is owned by its LoadTest as controller, blocking the LoadTest’s deletion until it is gone', () => {
@@ -79,7 +97,7 @@ describe('runner pods', () => {
   });
 
   describe('state', () => {
-    const pod = runnerPodManifest({ loadTest, generation: 1, index: 0, test, image: 'x' });
+    const pod = runnerPodManifest({ loadTest, generation: 1, index: 0, spec: { replicas: 1, test }, image: 'x' });
 
     it('is failed with exit code, meaning and the failed requests when the runner exits 1', () => {
       const message = JSON.stringify(runnerSummary(10, 1000, 7));

@@ -270,6 +270,17 @@ describe('operator on the test bed', function () {
     assert.match(object.status.message ?? '', /^threshold "p99 < 1us" breached: p99 was [0-9.]+us$/);
   });
 
+  it('lets an errorRate threshold judge failed requests: the run ends with results and the breach', async () => {
+    await serve('nginx', 503);
+    const spec = { replicas: 2, test: { serviceName: 'nginx', repeat: 5 }, thresholds: ['errorRate < 1%'] };
+    await apply(loadTestManifest(namespace, 'flaky', spec));
+    await waitForJsonPath('ld/flaky', namespace, '{.status.state}', 'failed');
+
+    const object = await loadTest('flaky');
+    assert.equal(object.status?.results?.requests, 10);
+    assert.equal(object.status?.message, 'threshold "errorRate < 1%" breached: errorRate was 100%');
+  });
+
   it('ends failed saying so when the target Service does not exist', async () => {
     await apply(loadTestManifest(namespace, 'nowhere', { replicas: 1, test: { serviceName: 'missing', repeat: 1 } }));
     await waitForJsonPath('ld/nowhere', namespace, '{.status.state}', 'failed');

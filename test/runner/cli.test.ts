@@ -98,6 +98,7 @@ describe('runner command', () => {
         pipelining: 2,
         startAtMs: 1,
         startAtFile: 'f',
+        tolerateFailedRequests: true,
       },
       { summaryFile: 's' },
     ).filter((arg) => arg.startsWith('--'))) {
@@ -127,6 +128,22 @@ describe('runner command', () => {
     assert.equal(code, 1);
     assert.match(stdout, /^Target\s+GET http:\/\/127\.0\.0\.1/m);
     assert.match(stdout, /^Errors\s+refused × 1$/m);
+  });
+
+  it('exits with 0 when requests fail but --tolerate-failed-requests leaves them to an errorRate threshold', async () => {
+    const summaryFile = join(directory, 'tolerated.json');
+    const target = `http://127.0.0.1:${await closedPort()}/`;
+    const { code } = await runCli([
+      'runner',
+      '--url',
+      target,
+      '--tolerate-failed-requests',
+      '--summary-file',
+      summaryFile,
+    ]);
+    assert.equal(code, 0);
+    const summary = JSON.parse(await readFile(summaryFile, 'utf8')) as RunnerSummary;
+    assert.deepEqual([summary.sent, summary.failed, summary.errors], [1, 1, { refused: 1 }]);
   });
 
   it('accepts exactly the flags runnerArgs() produces for the operator', async () => {
