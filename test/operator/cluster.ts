@@ -122,7 +122,11 @@ export class Operator {
   private watcher?: ChildProcess;
   readonly taskQueue: string;
 
-  constructor(private readonly label: string) {
+  /** `env` overrides the test bed's environment, e.g. a KUBECONFIG that acts as the operator's ServiceAccount. */
+  constructor(
+    private readonly label: string,
+    private readonly env: Record<string, string> = {},
+  ) {
     this.taskQueue = `loadtest-operator-${label}`;
     mkdirSync(ARTIFACTS, { recursive: true });
   }
@@ -148,7 +152,13 @@ export class Operator {
   private spawn(command: 'worker' | 'watcher'): ChildProcess {
     const log = createWriteStream(join(ARTIFACTS, `${this.label}-${command}.log`), { flags: 'a' });
     const child = spawn(process.execPath, [CLI, command], {
-      env: { ...process.env, TASK_QUEUE: this.taskQueue, RUNNER_IMAGE: 'loadtest-operator:dev', HEALTH_PORT: '0' },
+      env: {
+        ...process.env,
+        TASK_QUEUE: this.taskQueue,
+        RUNNER_IMAGE: 'loadtest-operator:dev',
+        HEALTH_PORT: '0',
+        ...this.env,
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     child.stdout.pipe(log);
