@@ -11,7 +11,8 @@ COPY workflows workflows
 COPY activities activities
 COPY test test
 COPY examples examples
-RUN npx tsc -p tsconfig.json && npm prune --omit=dev
+# Workers load the pre-built workflow bundle (dist/workflow-bundle.js) instead of running webpack at start.
+RUN npx tsc -p tsconfig.json && node dist/src/worker/bundle.js && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app
