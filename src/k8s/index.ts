@@ -14,12 +14,12 @@ export { loadKubeConfig } from './config.js';
 export * from './errors.js';
 export * from './labels.js';
 export type { EventClient, LoadTestClient, LoadTestObject, PodClient, ServiceClient };
-export type { LoadTestList, LoadTestStatusPatch } from './loadtests.js';
+export type { LoadTestApply, LoadTestList, LoadTestStatusPatch } from './loadtests.js';
 export { ResilientInformer, WatchStalledError, type InformerOptions } from './informer.js';
 
 export interface Kubernetes {
   config: KubeConfig;
-  loadTests: LoadTestClient;
+  loadTests: KubernetesLoadTests;
   pods: PodClient;
   services: ServiceClient;
   events: EventClient;

@@ -1,4 +1,7 @@
-/** LoadTest objects: read, list and status updates (always through the status subresource, as a merge patch). */
+/**
+ * LoadTest objects: read, list, status updates (always through the status subresource, as a merge patch), and
+ * the server-side apply and delete that the CLI's `run` and `cancel` use.
+ */
 import {
   CustomObjectsApi,
   PatchStrategy,
@@ -7,7 +10,14 @@ import {
   type KubernetesObject,
   type V1ObjectMeta,
 } from '@kubernetes/client-node';
-import { LOADTEST_GROUP, LOADTEST_PLURAL, LOADTEST_VERSION, type LoadTestStatus } from '../loadtest/spec.js';
+import {
+  LOADTEST_API_VERSION,
+  LOADTEST_GROUP,
+  LOADTEST_KIND,
+  LOADTEST_PLURAL,
+  LOADTEST_VERSION,
+  type LoadTestStatus,
+} from '../loadtest/spec.js';
 import { isNotFound } from './errors.js';
 
 /** A LoadTest as the API server returns it; `spec` is validated by whoever uses it. */
@@ -31,6 +41,14 @@ export interface LoadTestClient {
   get(namespace: string, name: string): Promise<LoadTestObject | undefined>;
   list(): Promise<LoadTestList>;
   patchStatus(namespace: string, name: string, status: LoadTestStatusPatch): Promise<void>;
+}
+
+/** What to apply: the LoadTest's identity, labels and spec as the user wrote it. */
+export interface LoadTestApply {
+  namespace: string;
+  name: string;
+  labels?: Record<string, string>;
+  spec: unknown;
 }
 
 /** The API path a LoadTest informer watches (every namespace). */
@@ -66,6 +84,30 @@ export class KubernetesLoadTests implements LoadTestClient {
       { ...this.resource, namespace, name, body: { status } },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
+  }
+
+  /**
+   * Creates the LoadTest or updates its spec and labels, as `kubectl apply --server-side --force-conflicts` does,
+   * owning the fields as `fieldManager`. Returns the object with its uid and generation.
+   */
+  async apply(loadTest: LoadTestApply, fieldManager: string): Promise<LoadTestObject> {
+    const { namespace, name, labels, spec } = loadTest;
+    const body = { apiVersion: LOADTEST_API_VERSION, kind: LOADTEST_KIND, metadata: { name, namespace, labels }, spec };
+    return (await this.api.patchNamespacedCustomObject(
+      { ...this.resource, namespace, name, body, fieldManager, force: true },
+      setHeaderOptions('Content-Type', PatchStrategy.ServerSideApply),
+    )) as LoadTestObject;
+  }
+
+  /** Deletes the LoadTest (its runner pods go with it); false when it did not exist. */
+  async delete(namespace: string, name: string): Promise<boolean> {
+    try {
+      await this.api.deleteNamespacedCustomObject({ ...this.resource, namespace, name });
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
+      throw error;
+    }
   }
 
   private get resource() {
