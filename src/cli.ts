@@ -1,9 +1,12 @@
 #!/usr/bin/env node
 /** The package's command line: `loadtest-operator <command>`. Each command registers itself here. */
 import { Command, CommanderError } from 'commander';
+import { basename } from 'node:path';
 import { registerRunnerCommand } from './runner/cli.js';
 
-const program = new Command('loadtest-operator')
+// Installed as kubectl-loadtest too, which kubectl runs for `kubectl loadtest ...`: help should say so.
+const asKubectlPlugin = basename(process.argv[1] ?? '') === 'kubectl-loadtest';
+const program = new Command(asKubectlPlugin ? 'kubectl loadtest' : 'loadtest-operator')
   .description('Run HTTP load tests declared as LoadTest resources, orchestrated by Temporal')
   .exitOverride();
 if (process.argv[2] === 'runner') {

@@ -6,7 +6,7 @@
 import { strict as assert } from 'node:assert';
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { chmod, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CountingServer, createNamespace, ensureCrd, kubectl, Operator } from '../operator/cluster.js';
@@ -41,8 +41,9 @@ describe('loadtest-operator CLI on a cluster', function () {
     this.timeout(120_000);
     dir = await mkdtemp(join(tmpdir(), 'loadtest-cli-cluster-'));
     const plugin = join(dir, 'kubectl-loadtest');
-    await writeFile(plugin, `#!/bin/sh\nexec "${process.execPath}" "${CLI_PATH}" "$@"\n`);
-    await chmod(plugin, 0o755);
+    // A symlink to the executable bin, as npm installs it.
+    await chmod(CLI_PATH, 0o755);
+    await symlink(CLI_PATH, plugin);
     pluginPath = `${dir}:${process.env.PATH ?? ''}`;
     namespace = `cli-cluster-${randomUUID().slice(0, 6)}`;
     await ensureCrd();
@@ -81,6 +82,8 @@ describe('loadtest-operator CLI on a cluster', function () {
     const env = { PATH: pluginPath };
     const list = await runKubectlPlugin(['loadtest', 'list', '-n', namespace], env);
     const status = await runKubectlPlugin(['loadtest', 'status', 'ok', '-n', namespace], env);
+    const help = await runKubectlPlugin(['loadtest', '--help'], env);
+    assert.match(help.stdout, /^Usage: kubectl loadtest \[options\] \[command\]/);
 
     assert.equal(list.code, 0, list.stderr);
     assert.match(list.stdout, new RegExp(`^${namespace} +ok +finished +1 +\\d+[sm]$`, 'm'));
