@@ -74,3 +74,20 @@ export function parseLogfmt(line: string): Record<string, string> {
       }),
   );
 }
+
+/** A LoadTest manifest in YAML, as a user writes it: `test` holds the lines under spec.test. */
+export function loadTestYaml(name: string, namespace: string, test: string, thresholds: string[] = []): string {
+  const lines = [
+    'apiVersion: example.org/v1',
+    'kind: LoadTest',
+    'metadata:',
+    `  name: ${name}`,
+    `  namespace: ${namespace}`,
+    'spec:',
+    '  replicas: 2',
+    '  test:',
+    ...test.split('\n').map((line) => `    ${line}`),
+  ];
+  if (thresholds.length > 0) lines.push('  thresholds:', ...thresholds.map((threshold) => `    - "${threshold}"`));
+  return `${lines.join('\n')}\n`;
+}

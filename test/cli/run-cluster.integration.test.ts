@@ -10,22 +10,11 @@ import { chmod, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CountingServer, createNamespace, ensureCrd, kubectl, Operator } from '../operator/cluster.js';
-import { CLI_PATH, runCli } from './cli-process.js';
+import { CLI_PATH, loadTestYaml, runCli } from './cli-process.js';
 
+/** Targets Service web, which the counting server stands behind. */
 function manifest(name: string, namespace: string, test: string): string {
-  return [
-    'apiVersion: example.org/v1',
-    'kind: LoadTest',
-    'metadata:',
-    `  name: ${name}`,
-    `  namespace: ${namespace}`,
-    'spec:',
-    '  replicas: 2',
-    '  test:',
-    '    serviceName: web',
-    ...test.split('\n').map((line) => `    ${line}`),
-    '',
-  ].join('\n');
+  return loadTestYaml(name, namespace, `serviceName: web\n${test}`);
 }
 
 describe('loadtest-operator CLI on a cluster', function () {

@@ -11,24 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort } from '../../src/util/process.js';
 import { startTargetServer, type TargetServer } from '../support/target-server.js';
-import { parseLogfmt, runCli, startCli } from './cli-process.js';
-
-/** A LoadTest manifest with a URL target (local mode needs no --target then). */
-function manifest(name: string, namespace: string, test: string, thresholds: string[] = []): string {
-  const lines = [
-    'apiVersion: example.org/v1',
-    'kind: LoadTest',
-    'metadata:',
-    `  name: ${name}`,
-    `  namespace: ${namespace}`,
-    'spec:',
-    '  replicas: 2',
-    '  test:',
-    ...test.split('\n').map((line) => `    ${line}`),
-  ];
-  if (thresholds.length > 0) lines.push('  thresholds:', ...thresholds.map((threshold) => `    - "${threshold}"`));
-  return `${lines.join('\n')}\n`;
-}
+import { loadTestYaml, parseLogfmt, runCli, startCli } from './cli-process.js';
 
 const PROGRESS_LINE = /^time=\S+ loadtest=\S+ generation=\d+ state=(pending|executing|finished|failed) step=\S+/;
 
@@ -78,7 +61,7 @@ describe('loadtest-operator run --local and the commands that follow it', functi
   afterEach(() => releaseHeld());
 
   it('exits 0 when the load test finishes, with plain key=value progress lines and the results table', async () => {
-    const file = await write('pass', manifest('pass', namespace, `url: ${url}\nrepeat: 20`, ['errorRate < 1%']));
+    const file = await write('pass', loadTestYaml('pass', namespace, `url: ${url}\nrepeat: 20`, ['errorRate < 1%']));
 
     const result = await runCli(['run', file, '--local']);
 
@@ -96,7 +79,10 @@ describe('loadtest-operator run --local and the commands that follow it', functi
   });
 
   it('exits 1 when a threshold is breached, naming it', async () => {
-    const file = await write('breach', manifest('breach', namespace, `url: ${url}\nrepeat: 10`, ['rps > 100000000']));
+    const file = await write(
+      'breach',
+      loadTestYaml('breach', namespace, `url: ${url}\nrepeat: 10`, ['rps > 100000000']),
+    );
 
     const result = await runCli(['run', file, '--local']);
 
@@ -107,7 +93,7 @@ describe('loadtest-operator run --local and the commands that follow it', functi
 
   it('exits 1 when the load test fails, saying why', async () => {
     const closed = `http://127.0.0.1:${await freePort()}/`;
-    const file = await write('fail', manifest('fail', namespace, `url: ${closed}\nrepeat: 10`));
+    const file = await write('fail', loadTestYaml('fail', namespace, `url: ${closed}\nrepeat: 10`));
 
     const result = await runCli(['run', file, '--local']);
 
@@ -116,7 +102,7 @@ describe('loadtest-operator run --local and the commands that follow it', functi
   });
 
   it('prints the outcome as JSON with -o json, progress going to stderr', async () => {
-    const file = await write('json', manifest('json', namespace, `url: ${url}\nrepeat: 5`));
+    const file = await write('json', loadTestYaml('json', namespace, `url: ${url}\nrepeat: 5`));
 
     const result = await runCli(['run', file, '--local', '-o', 'json']);
 
@@ -130,7 +116,7 @@ describe('loadtest-operator run --local and the commands that follow it', functi
   it('shows a running LoadTest in status, list and watch, and its results in status once it is deleted', async () => {
     holding = true;
     const sending = new Promise<void>((resolve) => (onRequest = resolve));
-    const file = await write('live', manifest('live', namespace, `url: ${url}\nrepeat: 200`));
+    const file = await write('live', loadTestYaml('live', namespace, `url: ${url}\nrepeat: 200`));
     const run = startCli(['run', file, '--local']);
     await sending;
 
@@ -159,7 +145,7 @@ describe('loadtest-operator run --local and the commands that follow it', functi
   it('cancels a running local LoadTest: its runners stop and `run` exits 1 saying it was deleted', async () => {
     holding = true;
     const sending = new Promise<void>((resolve) => (onRequest = resolve));
-    const file = await write('doomed', manifest('doomed', namespace, `url: ${url}\nrepeat: 100000`));
+    const file = await write('doomed', loadTestYaml('doomed', namespace, `url: ${url}\nrepeat: 100000`));
     const run = startCli(['run', file, '--local']);
     await sending;
 
@@ -174,7 +160,7 @@ describe('loadtest-operator run --local and the commands that follow it', functi
   });
 
   it('starts an embedded Temporal dev server when TEMPORAL_ADDRESS is unset, and stops it on exit', async () => {
-    const file = await write('embedded', manifest('embedded', namespace, `url: ${url}\nrepeat: 5`));
+    const file = await write('embedded', loadTestYaml('embedded', namespace, `url: ${url}\nrepeat: 5`));
 
     const result = await runCli(['run', file, '--local'], { TEMPORAL_ADDRESS: undefined, TEMPORAL_UI_URL: undefined });
 
