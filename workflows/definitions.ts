@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { LoadTestResults, LoadTestSpec, LoadTestState, ThresholdResult } from '../src/loadtest/spec.js';
 import type { LoadTestRef } from '../src/loadtest/workflow-id.js';
+import type { StatusReport } from '../activities/types.js';
 
 export const LOADTEST_WORKFLOW_TYPE = 'loadTestWorkflow';
 
@@ -27,17 +28,11 @@ export interface RunTiming {
   idleHistoryLimit?: number;
 }
 
-/** The outcome of a generation's run, carried across continueAsNew so it is neither lost nor run twice. */
-export interface SettledRun {
-  generation: number;
-  state: LoadTestState;
-  children: string[];
-  message: string;
-  startTime?: string;
-  completionTime?: string;
-  results?: LoadTestResults;
-  thresholds?: ThresholdResult[];
-}
+/**
+ * The outcome of a generation's run, carried across continueAsNew so it is neither lost nor run twice: the last
+ * status the run reported.
+ */
+export type SettledRun = Omit<StatusReport, 'transitionTime'>;
 
 export interface LoadTestWorkflowInput {
   loadTest: LoadTestRef;
