@@ -12,7 +12,7 @@ COPY activities activities
 COPY test test
 COPY examples examples
 # Workers load the pre-built workflow bundle (dist/workflow-bundle.js) instead of running webpack at start.
-RUN npx tsc -p tsconfig.json && node dist/src/worker/bundle.js && npm prune --omit=dev
+RUN npx tsc -p tsconfig.json && node dist/src/temporal/workflow-bundle.js && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app

@@ -1,7 +1,8 @@
 /**
  * What the LoadTest workflow asks of the world, independent of where runners run. The Kubernetes
  * implementation (activities/kubernetes/) runs them as pods; a local one runs them as processes. The workflow
- * imports this file for types and constants only, so it must stay free of I/O and Node built-ins.
+ * imports this file for types and constants only, so it stays free of I/O and Node built-ins (a lint rule in
+ * eslint.config.js holds it to that).
  */
 import type { LoadTestResults, LoadTestSpec, LoadTestState, ThresholdResult } from '../src/loadtest/spec.js';
 import type { LoadTestRef } from '../src/loadtest/workflow-id.js';
@@ -92,3 +93,6 @@ export interface LoadTestActivities {
   /** Records something that happened (Kubernetes: an Event on the LoadTest). */
   recordEvent: (input: { loadTest: LoadTestRef; event: LoadTestEvent }) => Promise<void>;
 }
+
+/** The activity whose input is the status a run published: how a client reads status from history. */
+export const PUBLISH_STATUS_ACTIVITY = 'publishStatus' satisfies keyof LoadTestActivities;

@@ -16,7 +16,7 @@ if (process.argv[2] === 'runner') {
 } else {
   const [{ registerLoadTestCommands }, { registerOperatorCommands }] = await Promise.all([
     import('./cli/index.js'),
-    import('./worker/cli.js'),
+    import('./operator/commands.js'),
   ]);
   registerLoadTestCommands(program);
   registerRunnerCommand(program);

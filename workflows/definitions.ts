@@ -9,13 +9,39 @@ import type { StatusReport } from '../activities/types.js';
 
 export const LOADTEST_WORKFLOW_TYPE = 'loadTestWorkflow';
 
-/** One generation of a LoadTest's spec: what the workflow should run. */
-export interface DesiredRun {
+/** One generation of a LoadTest's spec that validated: what the workflow runs. */
+export interface ValidRun {
   /** metadata.generation of the spec. */
   generation: number;
   spec: LoadTestSpec;
-  /** Why the spec cannot run, when the watcher found it invalid; the run then ends failed saying so. */
-  problems?: string[];
+  problems?: undefined;
+}
+
+/**
+ * One generation whose spec the CRD let through but the operator cannot run (an older CRD, a hand-edited
+ * object): the run ends failed listing the problems.
+ */
+export interface InvalidRun {
+  generation: number;
+  /** Why the spec cannot run, one line per problem; never empty. */
+  problems: string[];
+  /** The spec as written, for the record (histories before 0.2 hold `{ replicas, test }` here). */
+  spec?: unknown;
+}
+
+/** What the workflow should run for one generation of a LoadTest. */
+export type DesiredRun = ValidRun | InvalidRun;
+
+/** The spec to run, or undefined when the generation's spec is invalid. */
+export function validSpecOf(desired: DesiredRun): LoadTestSpec | undefined {
+  return desired.problems === undefined ? desired.spec : undefined;
+}
+
+/** Runners a generation asks for: `spec.replicas`, or what can be read of an invalid spec (else 0). */
+export function replicasOf(desired: DesiredRun): number {
+  if (desired.problems === undefined) return desired.spec.replicas;
+  const replicas = (desired.spec as { replicas?: unknown } | undefined)?.replicas;
+  return typeof replicas === 'number' ? replicas : 0;
 }
 
 /** Tuning for tests and unusual clusters; every field has a default that suits a real cluster. */

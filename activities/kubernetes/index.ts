@@ -8,7 +8,7 @@ import { hostname } from 'node:os';
 import type { EventClient, LoadTestClient, LoadTestObject, PodClient, ServiceClient } from '../../src/k8s/index.js';
 import { GENERATION_LABEL, LOADTEST_UID_LABEL, isNotFound, runnersOf } from '../../src/k8s/index.js';
 import type { LoadTestSpec } from '../../src/loadtest/spec.js';
-import { START_AT_ANNOTATION, type RunnerSummary } from '../../src/runner/contract.js';
+import { parseRunnerSummary, START_AT_ANNOTATION, type RunnerSummary } from '../../src/runner/contract.js';
 import { mergeSummaries } from '../../src/runner/merge.js';
 import {
   INVALID_SPEC,
@@ -21,7 +21,7 @@ import {
 } from '../types.js';
 import { awaitRunners, type RunnerPodCache } from './await-runners.js';
 import { eventManifest } from './events.js';
-import { parseRunnerSummary, runnerPodManifest, runnerPodName, type RunnerState } from './runner-pods.js';
+import { runnerPodManifest, type RunnerState } from './runner-pods.js';
 import { statusPatch } from './status.js';
 
 export type { RunnerPodCache } from './await-runners.js';
@@ -232,5 +232,3 @@ async function forEachLimited<T>(items: readonly T[], limit: number, fn: (item: 
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
   if (errors.length > 0) throw errors[0];
 }
-
-export { runnerPodName };

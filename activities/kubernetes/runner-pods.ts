@@ -3,7 +3,6 @@
  * Pure functions, so the rules are visible and tested without a cluster.
  */
 import type { V1Pod } from '@kubernetes/client-node';
-import { createHash } from 'node:crypto';
 import { dirname } from 'node:path';
 import {
   COMPONENT_LABEL,
@@ -18,40 +17,17 @@ import { LOADTEST_API_VERSION, LOADTEST_KIND, type LoadTestSpec } from '../../sr
 import type { LoadTestRef } from '../../src/loadtest/workflow-id.js';
 import {
   DEFAULT_TERMINATION_MESSAGE_PATH,
+  labelSafe,
+  parseRunnerSummary,
   POD_ANNOTATIONS_FILE,
   RUNNER_EXIT,
   runnerArgs,
+  runnerName,
   runnerOptionsFromSpec,
-  type RunnerSummary,
 } from '../../src/runner/contract.js';
 
-const LABEL_LIMIT = 63;
 export const RUNNER_CONTAINER = 'runner';
 const PODINFO_VOLUME = 'podinfo';
-
-function shortHash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 6);
-}
-
-/**
- * A DNS label no longer than `limit` that stands for `name`: the name itself when it fits and has no dots,
- * else a shortened form plus a hash of the whole name, so that two names never share a result.
- */
-export function labelSafe(name: string, limit = LABEL_LIMIT): string {
-  if (name.length <= limit && !name.includes('.')) return name;
-  const hash = shortHash(name);
-  const stem = name
-    .replace(/\./g, '-')
-    .slice(0, limit - hash.length - 1)
-    .replace(/-+$/, '');
-  return `${stem}-${hash}`;
-}
-
-/** `<name>-g<generation>-<index>`, at most 63 characters: the same runner always gets the same name. */
-export function runnerPodName(loadTestName: string, generation: number, index: number): string {
-  const suffix = `-g${generation}-${index}`;
-  return `${labelSafe(loadTestName, LABEL_LIMIT - suffix.length)}${suffix}`;
-}
 
 export interface RunnerPodInput {
   loadTest: LoadTestRef;
@@ -82,7 +58,7 @@ export function runnerPodManifest({ loadTest, generation, index, spec, image }: 
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
-      name: runnerPodName(loadTest.name, generation, index),
+      name: runnerName(loadTest.name, generation, index),
       namespace: loadTest.namespace,
       labels: runnerLabels(loadTest, generation),
       ownerReferences: [
@@ -187,19 +163,6 @@ function describeRunnerMessage(message: string): string {
     ...Object.entries(summary.errors).map(([kind, count]) => `${kind}: ${count}`),
   ];
   return `${summary.failed} of ${summary.sent} requests failed${details.length ? ` (${details.join(', ')})` : ''}`;
-}
-
-/** The runner's summary from its termination message, or undefined when the message is not one. */
-export function parseRunnerSummary(message: string): RunnerSummary | undefined {
-  try {
-    const value = JSON.parse(message) as Partial<RunnerSummary>;
-    if (value?.v === 1 && typeof value.sent === 'number' && typeof value.latency === 'string') {
-      return value as RunnerSummary;
-    }
-  } catch {
-    // not JSON
-  }
-  return undefined;
 }
 
 function shorten(text: string, limit: number): string {

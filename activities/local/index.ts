@@ -19,13 +19,13 @@ import {
   type StatusReport,
   type TargetCheck,
 } from '../types.js';
-import { combineRunnerProgress, type ProgressHeartbeat } from '../../src/client/live-progress.js';
 import type { LoadTestSpec } from '../../src/loadtest/spec.js';
-import { runnerArgs, runnerOptionsFromSpec, type RunnerSummary } from '../../src/runner/contract.js';
+import { runnerArgs, runnerName, runnerOptionsFromSpec, type RunnerSummary } from '../../src/runner/contract.js';
 import { mergeSummaries } from '../../src/runner/merge.js';
+import { combineRunnerProgress, type ProgressHeartbeat } from '../progress.js';
 import type { LocalRunners, RunnerProcess } from './runners.js';
 
-export { LocalRunners, defaultRunnerCommand, parseProgressLine, type LocalRunnersOptions } from './runners.js';
+export { LocalRunners, defaultRunnerCommand, type LocalRunnersOptions } from './runners.js';
 
 /** Latest status and every event of each LoadTest, in memory: what `.status` and Events are in a cluster. */
 export class LocalStatusBoard {
@@ -84,7 +84,7 @@ export function createLocalActivities(deps: LocalActivitiesDeps): LoadTestActivi
         throw ApplicationFailure.nonRetryable(noUrlReason(spec), INVALID_SPEC);
       }
       const flags = runnerArgs(runnerOptionsFromSpec(spec, loadTest.namespace)).slice(1); // without "runner"
-      const names = Array.from({ length: spec.replicas }, (_, index) => `${loadTest.name}-g${generation}-${index}`);
+      const names = Array.from({ length: spec.replicas }, (_, index) => runnerName(loadTest.name, generation, index));
       for (const name of names) runners.start(loadTest, generation, name, ['runner', ...flags]);
       return Promise.resolve(names);
     },

@@ -12,7 +12,13 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import type { LoadTestRef } from '../types.js';
-import { START_AT_ANNOTATION, type RunnerProgress, type RunnerSummary } from '../../src/runner/contract.js';
+import {
+  parseProgressLine,
+  parseRunnerSummary,
+  START_AT_ANNOTATION,
+  type RunnerProgress,
+  type RunnerSummary,
+} from '../../src/runner/contract.js';
 
 /** `node <this package's CLI>`: the runner command in a local checkout or an installed package. */
 export function defaultRunnerCommand(): string[] {
@@ -25,19 +31,6 @@ const STDERR_TAIL_LINES = 20;
 const STOP_GRACE_MS = 5000;
 
 export type RunnerOutcome = { kind: 'succeeded'; summary: RunnerSummary } | { kind: 'failed'; reason: string };
-
-/** Parses one runner stderr line: the progress snapshot when it is one (`{"progress":{...}}`), else undefined. */
-export function parseProgressLine(line: string): RunnerProgress | undefined {
-  if (!line.startsWith('{"progress"')) return undefined;
-  try {
-    const progress = (JSON.parse(line) as { progress?: Record<string, unknown> }).progress;
-    const keys = ['at', 'sent', 'completed', 'failed', 'rps', 'p99Ms'];
-    if (progress === undefined || !keys.every((key) => typeof progress[key] === 'number')) return undefined;
-    return progress as unknown as RunnerProgress;
-  } catch {
-    return undefined;
-  }
-}
 
 /** One runner process. */
 export class RunnerProcess {
@@ -125,12 +118,16 @@ export class RunnerProcess {
     if (signal !== null) return { kind: 'failed', reason: `was killed by ${signal}${saying}` };
     // Exit code 1 means "some requests failed": the run itself completed and its summary counts.
     if (code !== 0 && code !== 1) return { kind: 'failed', reason: `exited with code ${code}${saying}` };
+    let text: string;
     try {
-      return { kind: 'succeeded', summary: JSON.parse(await readFile(this.files.summary, 'utf8')) as RunnerSummary };
+      text = await readFile(this.files.summary, 'utf8');
     } catch (readError) {
       const why = saying === '' ? ` (${String(readError)})` : saying;
       return { kind: 'failed', reason: `exited with code ${code} and left no summary${why}` };
     }
+    const summary = parseRunnerSummary(text);
+    if (summary === undefined) return { kind: 'failed', reason: `exited with code ${code} but its summary is not one` };
+    return { kind: 'succeeded', summary };
   }
 }
 

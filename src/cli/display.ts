@@ -5,6 +5,7 @@
  */
 import type { LoadTestOutcome, LoadTestSnapshot } from '../client/run.js';
 import type { LoadTestRunInfo } from '../client/runs.js';
+import { counts, round1, row } from '../loadtest/format.js';
 import type { LoadTestResults, ThresholdResult } from '../loadtest/spec.js';
 import type { LoadTestRef } from '../loadtest/workflow-id.js';
 
@@ -78,13 +79,13 @@ export function plainLine(ref: LoadTestRef, figures: LiveFigures, at: Date): str
     ['generation', figures.generation],
     ['state', figures.state],
     ['step', figures.step],
-    ['elapsed_s', round(figures.elapsedMs / 1000)],
-    ['starts_in_s', figures.startsInMs === undefined ? undefined : round(figures.startsInMs / 1000)],
-    ['remaining_s', figures.remainingMs === undefined ? undefined : round(figures.remainingMs / 1000)],
+    ['elapsed_s', round1(figures.elapsedMs / 1000)],
+    ['starts_in_s', figures.startsInMs === undefined ? undefined : round1(figures.startsInMs / 1000)],
+    ['remaining_s', figures.remainingMs === undefined ? undefined : round1(figures.remainingMs / 1000)],
     ['requests', figures.requests],
     ['errors', figures.errors],
-    ['rps', figures.rps === undefined ? undefined : round(figures.rps)],
-    ['p99_ms', figures.p99Ms === undefined ? undefined : round(figures.p99Ms)],
+    ['rps', figures.rps === undefined ? undefined : round1(figures.rps)],
+    ['p99_ms', figures.p99Ms === undefined ? undefined : round1(figures.p99Ms)],
     ['runners', figures.runners],
   ];
   return fields
@@ -134,7 +135,7 @@ class TerminalDisplay implements LiveDisplay {
       figures.requests === undefined || figures.startsInMs !== undefined
         ? '  waiting for the runners…'
         : `  ${figures.requests.toLocaleString('en-US')} requests  ${figures.errors ?? 0} errors  ` +
-          `${round(figures.rps ?? 0)} req/s  p99 ${round(figures.p99Ms ?? 0)} ms` +
+          `${round1(figures.rps ?? 0)} req/s  p99 ${round1(figures.p99Ms ?? 0)} ms` +
           (figures.runners === undefined ? '' : `  runners ${figures.runners}`);
     // Up to the first line of the previous view, clear to the end of the screen, draw again.
     const rewind = this.lines > 0 ? `\x1b[${this.lines}F\x1b[0J` : '';
@@ -161,14 +162,14 @@ export function formatOutcome(outcome: LoadTestOutcome): string {
 
 export function formatResults(results: LoadTestResults): string[] {
   const seconds = (Date.parse(results.endTime) - Date.parse(results.startTime)) / 1000;
-  const errorPercent = round(results.errorRate * 100);
+  const errorPercent = round1(results.errorRate * 100);
   const lines = [
     row(
       'Requests',
       `${results.requests} sent, ${results.completed} completed, ${results.errors} errors (${errorPercent}%)` +
         (results.dropped > 0 ? `, ${results.dropped} dropped` : ''),
     ),
-    row('Throughput', `${round(results.rps)} req/s over ${seconds.toFixed(2)} s`),
+    row('Throughput', `${round1(results.rps)} req/s over ${seconds.toFixed(2)} s`),
     row('Statuses', counts(results.statusCodes)),
   ];
   if (Object.keys(results.errorsByKind).length > 0) lines.push(row('Errors', counts(results.errorsByKind)));
@@ -247,21 +248,6 @@ export function age(ms: number): string {
   return `${Math.floor(secondsTotal / 86_400)}d`;
 }
 
-function row(label: string, text: string): string {
-  return `${label.padEnd(12)}${text}`;
-}
-
-function counts(entries: Record<string, number>): string {
-  const parts = Object.entries(entries)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([key, count]) => `${key} × ${count}`);
-  return parts.length === 0 ? 'none' : parts.join(', ');
-}
-
 function seconds(ms: number): string {
   return `${(Math.max(0, ms) / 1000).toFixed(1)} s`;
-}
-
-function round(value: number): number {
-  return Math.round(value * 10) / 10;
 }

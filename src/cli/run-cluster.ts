@@ -5,7 +5,7 @@
  */
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { apiStatusCode, describeApiError } from '../k8s/index.js';
-import { parseDurationMs } from '../runner/contract.js';
+import { parseDurationMs } from '../loadtest/duration.js';
 import type { LoadTestRun } from '../client/run.js';
 import { CliError, EXIT, interruptSignal, unavailableError, usageError, type TemporalFlags } from './common.js';
 import { connectRuns } from './connect.js';

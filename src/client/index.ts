@@ -6,5 +6,5 @@ export { LoadTestRuns, listQuery, WorkflowExecutionAlreadyStartedError } from '.
 export type { ListOptions, LoadTestRunInfo, LoadTestRunsOptions, StartLoadTestOptions } from './runs.js';
 export { InvalidLoadTestSpecError, LoadTestRun, LoadTestRunEndedError, outcomeOf } from './run.js';
 export type { LoadTestOutcome, LoadTestSnapshot, LoadTestWorkflowFunction, WaitOptions } from './run.js';
-export { combineRunnerProgress, isProgressHeartbeat } from './live-progress.js';
-export type { LiveProgress, ProgressHeartbeat } from './live-progress.js';
+export { combineRunnerProgress, isProgressHeartbeat } from '../../activities/progress.js';
+export type { LiveProgress, ProgressHeartbeat } from '../../activities/progress.js';

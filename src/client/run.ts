@@ -11,7 +11,8 @@ import {
   type WorkflowHandle,
 } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
-import type { StatusReport } from '../../activities/types.js';
+import { isProgressHeartbeat, type LiveProgress } from '../../activities/progress.js';
+import { PUBLISH_STATUS_ACTIVITY, type StatusReport } from '../../activities/types.js';
 import {
   deleteSignal,
   statusQuery,
@@ -19,6 +20,7 @@ import {
   type LoadTestWorkflowInput,
   type LoadTestWorkflowResult,
   type LoadTestWorkflowStatus,
+  replicasOf,
 } from '../../workflows/definitions.js';
 import {
   validateLoadTestSpec,
@@ -27,8 +29,7 @@ import {
   type ThresholdResult,
 } from '../loadtest/spec.js';
 import { loadTestWorkflowId, type LoadTestRef } from '../loadtest/workflow-id.js';
-import { LOADTEST_GENERATION, LOADTEST_STATE } from '../temporal/search-attributes.js';
-import { isProgressHeartbeat, type LiveProgress } from './live-progress.js';
+import { LOADTEST_GENERATION, LOADTEST_STATE } from '../loadtest/search-attributes.js';
 
 /** The workflow function's signature, for typed handles without importing workflow code. */
 export type LoadTestWorkflowFunction = (input: LoadTestWorkflowInput) => Promise<LoadTestWorkflowResult>;
@@ -238,13 +239,13 @@ export class LoadTestRun {
       const started = event.workflowExecutionStartedEventAttributes?.input?.payloads;
       if (started !== null && started !== undefined) input = (await this.decode(started)) as LoadTestWorkflowInput;
       const scheduled = event.activityTaskScheduledEventAttributes;
-      if (scheduled?.activityType?.name === 'publishStatus' && scheduled.input?.payloads) {
+      if (scheduled?.activityType?.name === PUBLISH_STATUS_ACTIVITY && scheduled.input?.payloads) {
         published = ((await this.decode(scheduled.input.payloads)) as { status: StatusReport }).status;
       }
     }
     const source = published ?? input?.settled;
     if (source === undefined) return undefined;
-    const replicas = input?.desired.spec.replicas ?? source.children.length;
+    const replicas = input === undefined ? source.children.length : replicasOf(input.desired);
     return {
       state: source.state,
       generation: source.generation,

@@ -10,17 +10,17 @@ import {
 } from '@temporalio/client';
 import { randomUUID } from 'node:crypto';
 import { loadConfig } from '../config.js';
-import { loadTestDetails, loadTestSummary } from '../loadtest/describe.js';
-import { validateLoadTestSpec, type LoadTestState } from '../loadtest/spec.js';
-import { loadTestWorkflowId, parseLoadTestWorkflowId, type LoadTestRef } from '../loadtest/workflow-id.js';
-import { connectClient, type TemporalTarget } from '../temporal/connection.js';
 import {
   LOADTEST_GENERATION,
   LOADTEST_NAME,
   LOADTEST_NAMESPACE,
   LOADTEST_STATE,
-} from '../temporal/search-attributes.js';
+} from '../loadtest/search-attributes.js';
+import { validateLoadTestSpec, type LoadTestState } from '../loadtest/spec.js';
+import { parseLoadTestWorkflowId, type LoadTestRef } from '../loadtest/workflow-id.js';
+import { connectClient, type TemporalTarget } from '../temporal/connection.js';
 import { LOADTEST_WORKFLOW_TYPE, type RunTiming } from '../../workflows/definitions.js';
+import { loadTestStartOptions } from '../../workflows/start.js';
 import { InvalidLoadTestSpecError, LoadTestRun, type LoadTestWorkflowFunction } from './run.js';
 
 export interface LoadTestRunsOptions {
@@ -102,20 +102,11 @@ export class LoadTestRuns {
     if (spec === undefined) throw new InvalidLoadTestSpecError(problems);
     const ref: LoadTestRef = { namespace: options.namespace, name: options.name, uid: options.uid ?? randomUUID() };
     const generation = options.generation ?? 1;
-    await this.client.workflow.start<LoadTestWorkflowFunction>(LOADTEST_WORKFLOW_TYPE, {
-      workflowId: loadTestWorkflowId(ref),
-      taskQueue: options.taskQueue ?? this.taskQueue,
-      args: [{ loadTest: ref, desired: { generation, spec }, timing: options.timing }],
-      // What the Temporal Web UI shows at the top of the run, as for workflows the watcher starts.
-      staticSummary: loadTestSummary(ref, spec),
-      staticDetails: loadTestDetails(ref, spec),
-      typedSearchAttributes: [
-        { key: LOADTEST_NAMESPACE, value: ref.namespace },
-        { key: LOADTEST_NAME, value: ref.name },
-        { key: LOADTEST_STATE, value: 'pending' },
-        { key: LOADTEST_GENERATION, value: generation },
-      ],
-    });
+    const input = { loadTest: ref, desired: { generation, spec }, timing: options.timing };
+    await this.client.workflow.start<LoadTestWorkflowFunction>(
+      LOADTEST_WORKFLOW_TYPE,
+      loadTestStartOptions(input, options.taskQueue ?? this.taskQueue),
+    );
     return new LoadTestRun(this.client, ref, { generation });
   }
 

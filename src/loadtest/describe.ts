@@ -1,16 +1,24 @@
 /**
- * How a LoadTest reads in the Temporal Web UI: the workflow's static summary and details (set by whoever starts
- * it: the watcher or the client) and the current details the workflow keeps up to date while it runs.
- * Pure functions: the workflow imports them too.
+ * How a LoadTest reads in the Temporal Web UI, `.status.message` and Events: the workflow's static summary and
+ * details (set by whoever starts it: the watcher or the client), the current details the workflow keeps up to
+ * date while it runs, and one-line result messages. Pure functions: the workflow imports them too.
+ * A spec that did not validate is passed as `undefined` and described as invalid.
  */
-import type { LoadTestResults, LoadTestSpec, LoadTestState, ThresholdResult } from './spec.js';
+import { parseDurationMs } from './duration.js';
+import { percent, round1 } from './format.js';
+import {
+  targetUrl,
+  type LoadTestResults,
+  type LoadTestSpec,
+  type LoadTestState,
+  type ThresholdResult,
+} from './spec.js';
+import { thresholdMessage } from './thresholds.js';
 import type { LoadTestRef } from './workflow-id.js';
-import { thresholdMessage } from '../runner/thresholds.js';
 
 /** Where the requests go, as the runners will see it. */
 export function describeTarget(spec: LoadTestSpec, namespace: string): string {
-  const test = spec.test;
-  return test.url ?? `http://${test.serviceName}.${namespace}.svc:${test.port}${test.path}`;
+  return targetUrl(spec.test, namespace);
 }
 
 /** How much each runner sends: "10 requests" or "for 30s", plus connections and rate when set. */
@@ -22,22 +30,16 @@ export function describeAmount(spec: LoadTestSpec): string {
   return parts.join(', ');
 }
 
-/** A spec the CRD let through but the operator cannot run may lack its test; describe it as such. */
-function isDescribable(spec: LoadTestSpec): boolean {
-  const test = spec.test as Partial<LoadTestSpec['test']> | undefined;
-  return test?.method !== undefined && (test.url !== undefined || test.serviceName !== undefined);
-}
-
 /** One line: "LoadTest default/example-02: GET http://nginx.default.svc:80/ · 5 runners × 10 requests". */
-export function loadTestSummary(ref: Pick<LoadTestRef, 'namespace' | 'name'>, spec: LoadTestSpec): string {
-  if (!isDescribable(spec)) return `LoadTest ${ref.namespace}/${ref.name}: invalid spec`;
+export function loadTestSummary(ref: Pick<LoadTestRef, 'namespace' | 'name'>, spec: LoadTestSpec | undefined): string {
+  if (spec === undefined) return `LoadTest ${ref.namespace}/${ref.name}: invalid spec`;
   const runners = spec.replicas === 1 ? '1 runner' : `${spec.replicas} runners`;
   return `LoadTest ${ref.namespace}/${ref.name}: ${spec.test.method} ${describeTarget(spec, ref.namespace)} · ${runners} × ${describeAmount(spec)}`;
 }
 
 /** Markdown list of the spec, for the workflow's static details. */
-export function loadTestDetails(ref: Pick<LoadTestRef, 'namespace' | 'name'>, spec: LoadTestSpec): string {
-  if (!isDescribable(spec))
+export function loadTestDetails(ref: Pick<LoadTestRef, 'namespace' | 'name'>, spec: LoadTestSpec | undefined): string {
+  if (spec === undefined)
     return list([
       ['LoadTest', `${ref.namespace}/${ref.name}`],
       ['Spec', 'invalid'],
@@ -68,7 +70,11 @@ export interface CurrentView {
  * Markdown shown as the workflow's current details: state first (and, when failed, what went wrong and what to
  * do), then the spec, then results once there are some.
  */
-export function currentDetails(ref: Pick<LoadTestRef, 'namespace' | 'name'>, spec: LoadTestSpec, view: CurrentView) {
+export function currentDetails(
+  ref: Pick<LoadTestRef, 'namespace' | 'name'>,
+  spec: LoadTestSpec | undefined,
+  view: CurrentView,
+): string {
   const lines = [`**State: ${view.state}** (generation ${view.generation}, step ${view.step})`, ''];
   if (view.message !== '') lines.push(view.state === 'failed' ? `**Failed:** ${view.message}` : view.message, '');
   lines.push(loadTestDetails(ref, spec), '');
@@ -79,8 +85,8 @@ export function currentDetails(ref: Pick<LoadTestRef, 'namespace' | 'name'>, spe
     lines.push(
       list([
         ['Requests', `${results.requests} (${results.errors} errors, error rate ${percent(results.errorRate)})`],
-        ['Requests/s', round(results.rps)],
-        ['Latency p50 / p99 / max', `${round(latency.p50)} / ${round(latency.p99)} / ${round(latency.max)} ms`],
+        ['Requests/s', String(round1(results.rps))],
+        ['Latency p50 / p99 / max', `${round1(latency.p50)} / ${round1(latency.p99)} / ${round1(latency.max)} ms`],
       ]),
       '',
     );
@@ -97,10 +103,13 @@ function list(rows: Array<[string, string]>): string {
   return rows.map(([key, value]) => `- **${key}:** ${value}`).join('\n');
 }
 
-function round(value: number): string {
-  return String(Math.round(value * 10) / 10);
+/** "50 requests, 0 errors, 812.3 req/s, p99 4.1ms": `.status.message` and the Finished Event. */
+export function describeResults(results: LoadTestResults): string {
+  const errors = results.errors === 1 ? '1 error' : `${results.errors} errors`;
+  return `${results.requests} requests, ${errors}, ${round1(results.rps)} req/s, p99 ${round1(results.latencyMs.p99)}ms`;
 }
 
-function percent(fraction: number): string {
-  return `${round(fraction * 100)}%`;
+/** How long the runners should send for, when the spec says (duration-based tests); undefined otherwise. */
+export function expectedRunMs(spec: LoadTestSpec): number | undefined {
+  return spec.test.duration === undefined ? undefined : parseDurationMs(spec.test.duration);
 }

@@ -4,6 +4,7 @@
  * users who run a LoadTest without a cluster (`loadtest-operator run --local`) and to the typed client.
  */
 import { z } from 'zod';
+import { DURATION_PATTERN } from './duration.js';
 
 export const LOADTEST_GROUP = 'example.org';
 export const LOADTEST_VERSION = 'v1';
@@ -14,8 +15,6 @@ export const LOADTEST_API_VERSION = `${LOADTEST_GROUP}/${LOADTEST_VERSION}`;
 export const HTTP_METHODS = ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'] as const;
 export type HttpMethod = (typeof HTTP_METHODS)[number];
 
-/** Go-style durations as Kubernetes users write them: "500ms", "10s", "1m30s". */
-export const DURATION_PATTERN = /^([0-9]+(\.[0-9]+)?(ms|s|m|h))+$/;
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** A status code ("200") or class ("2xx"). */
 const STATUS_MATCHER = /^[1-5]([0-9]{2}|xx)$/;
@@ -70,6 +69,11 @@ export const loadTestSpecSchema = z.object({
 
 export type TestSpec = z.infer<typeof testSpecSchema>;
 export type LoadTestSpec = z.infer<typeof loadTestSpecSchema>;
+
+/** Where the requests go, as the runners see it: `url`, or the Service's cluster DNS name in `namespace`. */
+export function targetUrl(test: TestSpec, namespace: string): string {
+  return test.url ?? `http://${test.serviceName}.${namespace}.svc:${test.port}${test.path}`;
+}
 
 export type LoadTestState = 'pending' | 'executing' | 'finished' | 'failed';
 

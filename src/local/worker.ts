@@ -9,11 +9,9 @@ import {
   type WorkflowBundleWithSourceMap,
 } from '@temporalio/worker';
 import { randomUUID } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { createLocalActivities, LocalRunners, LocalStatusBoard } from '../../activities/local/index.js';
-
-const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
+import { WORKFLOWS_PATH } from '../temporal/workflow-bundle.js';
 
 export interface LocalWorkerOptions {
   connection: NativeConnection;

@@ -1,9 +1,12 @@
 /**
- * The contract between the operator and the runner it starts in every runner pod (or local process):
- * the command-line flags the operator passes, the JSON summary the runner writes back, and its exit codes.
- * Both sides import this module so they cannot drift apart.
+ * The contract between the operator and the runner it starts in every runner pod (or local process): runner
+ * names, the command-line flags the operator passes, the progress lines and the JSON summary the runner writes
+ * back, and its exit codes. The runner and both backends (activities/kubernetes, activities/local) import this
+ * module so they cannot drift apart.
  */
-import type { LoadTestSpec, TestSpec } from '../loadtest/spec.js';
+import { createHash } from 'node:crypto';
+import { parseDurationMs } from '../loadtest/duration.js';
+import { targetUrl, type LoadTestSpec, type TestSpec } from '../loadtest/spec.js';
 
 /** Exit codes of `loadtest-operator runner`. */
 export const RUNNER_EXIT = {
@@ -121,25 +124,74 @@ export interface RunnerProgress {
   p99Ms: number;
 }
 
-/** Parses a Go-style duration ("1m30s", "500ms") into milliseconds. */
-export function parseDurationMs(text: string): number {
-  const part = /([0-9]+(?:\.[0-9]+)?)(ms|us|s|m|h)/g;
-  const unitMs: Record<string, number> = { us: 0.001, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-  let total = 0;
-  let consumed = 0;
-  for (const match of text.matchAll(part)) {
-    total += Number(match[1]) * (unitMs[match[2] ?? 's'] ?? 0);
-    consumed += match[0].length;
+/** The line `runner --progress-interval` prints on stderr for each snapshot. */
+export function progressLine(progress: RunnerProgress): string {
+  return `${JSON.stringify({ progress })}\n`;
+}
+
+const PROGRESS_FIELDS = ['at', 'sent', 'completed', 'failed', 'rps', 'p99Ms'] as const;
+
+/** Whether a value has every field of a RunnerProgress, each a number. */
+export function isRunnerProgress(value: unknown): value is RunnerProgress {
+  if (typeof value !== 'object' || value === null) return false;
+  const fields = value as Record<string, unknown>;
+  return PROGRESS_FIELDS.every((key) => typeof fields[key] === 'number');
+}
+
+/** Parses one runner stderr line: the progress snapshot when it is one (`{"progress":{...}}`), else undefined. */
+export function parseProgressLine(line: string): RunnerProgress | undefined {
+  if (!line.startsWith('{"progress"')) return undefined;
+  try {
+    const progress = (JSON.parse(line) as { progress?: unknown }).progress;
+    return isRunnerProgress(progress) ? progress : undefined;
+  } catch {
+    return undefined;
   }
-  if (consumed !== text.length || consumed === 0) throw new Error(`invalid duration "${text}"`);
-  return total;
+}
+
+/** The runner's summary from its JSON text (termination message or summary file), or undefined when not one. */
+export function parseRunnerSummary(text: string): RunnerSummary | undefined {
+  try {
+    const value = JSON.parse(text) as Partial<RunnerSummary> | null;
+    if (value?.v === 1 && typeof value.sent === 'number' && typeof value.latency === 'string') {
+      return value as RunnerSummary;
+    }
+  } catch {
+    // not JSON
+  }
+  return undefined;
+}
+
+/** Kubernetes names and label values are at most 63 characters. */
+const NAME_LIMIT = 63;
+
+/**
+ * A DNS label no longer than `limit` that stands for `name`: the name itself when it fits and has no dots,
+ * else a shortened form plus a hash of the whole name, so that two names never share a result.
+ */
+export function labelSafe(name: string, limit = NAME_LIMIT): string {
+  if (name.length <= limit && !name.includes('.')) return name;
+  const hash = createHash('sha256').update(name).digest('hex').slice(0, 6);
+  const stem = name
+    .replace(/\./g, '-')
+    .slice(0, limit - hash.length - 1)
+    .replace(/-+$/, '');
+  return `${stem}-${hash}`;
+}
+
+/**
+ * `<name>-g<generation>-<index>`, at most 63 characters: the same runner always gets the same name, so a
+ * retried create finds the runner it made before (pod name in a cluster, process name locally).
+ */
+export function runnerName(loadTestName: string, generation: number, index: number): string {
+  const suffix = `-g${generation}-${index}`;
+  return `${labelSafe(loadTestName, NAME_LIMIT - suffix.length)}${suffix}`;
 }
 
 /** Builds the runner's options from a LoadTest's `spec.test`, resolving a service target inside a namespace. */
 export function runnerOptionsFromTest(test: TestSpec, namespace: string): RunnerOptions {
-  const url = test.url ?? `http://${test.serviceName}.${namespace}.svc:${test.port}${test.path}`;
   return {
-    url,
+    url: targetUrl(test, namespace),
     method: test.method,
     headers: test.headers,
     body: test.body,

@@ -2,11 +2,6 @@
 import type { RunnerProgress } from './contract.js';
 import type { Recorder } from './recorder.js';
 
-/** The line `runner --progress-interval` prints on stderr for each snapshot. */
-export function progressLine(progress: RunnerProgress): string {
-  return `${JSON.stringify({ progress })}\n`;
-}
-
 /** Calls `report` every `intervalMs` with a snapshot of `recorder`; returns a function that stops it. */
 export function reportProgress(
   recorder: Recorder,

@@ -1,9 +1,9 @@
 /** The human-readable report the runner prints by default (`--output table`). */
+import { counts, row } from '../loadtest/format.js';
 import type { LoadTestResults } from '../loadtest/spec.js';
 import type { LatencyStatsMs } from './histogram.js';
 import type { RunPlan } from './plan.js';
 
-const LABEL_WIDTH = 12;
 const COLUMN_WIDTH = 10;
 const PERCENTILE_COLUMNS: [string, keyof LatencyStatsMs][] = [
   ['p50', 'p50'],
@@ -14,17 +14,6 @@ const PERCENTILE_COLUMNS: [string, keyof LatencyStatsMs][] = [
   ['max', 'max'],
   ['mean', 'mean'],
 ];
-
-function row(label: string, text: string): string {
-  return `${label.padEnd(LABEL_WIDTH)}${text}`;
-}
-
-function counts(entries: Record<string, number>): string {
-  const parts = Object.entries(entries)
-    .sort(([a], [b]) => a.localeCompare(b))
-    .map(([key, count]) => `${key} × ${count}`);
-  return parts.length === 0 ? 'none' : parts.join(', ');
-}
 
 function bytes(count: number): string {
   const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

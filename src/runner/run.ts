@@ -3,11 +3,10 @@
  * The `runner` CLI command is a thin layer over this.
  */
 import type { LoadTestResults } from '../loadtest/spec.js';
-import { RUNNER_EXIT, type RunnerSummary } from './contract.js';
+import { progressLine, RUNNER_EXIT, type RunnerSummary } from './contract.js';
 import { executePlan } from './engine.js';
 import { mergeSummaries } from './merge.js';
 import { planRun, type RunOptions, type RunPlan } from './plan.js';
-import { progressLine } from './progress.js';
 import { waitForStart } from './start-sync.js';
 
 export interface RunnerResult {

@@ -10,7 +10,7 @@ import { mkdir, open, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { SEARCH_ATTRIBUTE_DEFINITIONS } from './search-attributes.js';
+import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../loadtest/search-attributes.js';
 import { freePort, waitFor } from '../util/process.js';
 
 const execFileAsync = promisify(execFile);

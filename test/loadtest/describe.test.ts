@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { currentDetails, loadTestDetails, loadTestSummary } from '../../src/loadtest/describe.js';
 import type { LoadTestSpec } from '../../src/loadtest/spec.js';
+import { loadTestStartOptions } from '../../workflows/start.js';
 
 const ref = { namespace: 'default', name: 'example-02' };
 const seed: LoadTestSpec = {
@@ -37,10 +38,13 @@ describe('LoadTest descriptions for the Temporal Web UI', function () {
     assert.match(loadTestDetails(ref, spec), /^- \*\*Thresholds:\*\* p99 < 250ms$/m);
   });
 
-  it('calls a spec without a test invalid instead of printing undefined', function () {
-    const broken = { replicas: 0, test: {} } as unknown as LoadTestSpec;
-    assert.equal(loadTestSummary(ref, broken), 'LoadTest default/example-02: invalid spec');
-    assert.doesNotMatch(loadTestDetails(ref, broken), /undefined/);
+  it('calls a spec that did not validate invalid instead of printing undefined', function () {
+    const loadTest = { ...ref, uid: 'u' };
+    const desired = { generation: 1, problems: ['spec.test: required'], spec: { replicas: 0, test: {} } };
+    const start = loadTestStartOptions({ loadTest, desired }, 'loadtest-operator');
+    assert.equal(start.staticSummary, 'LoadTest default/example-02: invalid spec');
+    assert.doesNotMatch(start.staticDetails, /undefined/);
+    assert.match(start.staticDetails, /\*\*Spec:\*\* invalid/);
   });
 
   it('puts the state and, for a failed run, the reason first in the current details', function () {

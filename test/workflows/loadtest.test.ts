@@ -6,7 +6,7 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import { LOADTEST_GONE, type RunnersCompleted } from '../../activities/types.js';
 import { loadTestWorkflowId, type LoadTestRef } from '../../src/loadtest/workflow-id.js';
-import { LOADTEST_STATE } from '../../src/temporal/search-attributes.js';
+import { LOADTEST_STATE } from '../../src/loadtest/search-attributes.js';
 import type { LoadTestSpec } from '../../src/loadtest/spec.js';
 import { deleteSignal, statusQuery, updateSignal, type LoadTestWorkflowInput } from '../../workflows/definitions.js';
 import { loadTestWorkflow } from '../../workflows/loadtest.js';

@@ -11,7 +11,7 @@ import {
   LOADTEST_NAME,
   LOADTEST_NAMESPACE,
   LOADTEST_STATE,
-} from '../../src/temporal/search-attributes.js';
+} from '../../src/loadtest/search-attributes.js';
 
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
 

@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 import type { LoadTestActivities, LoadTestRef } from '../../../activities/types.js';
 import { createLocalActivities, LocalRunners, LocalStatusBoard } from '../../../activities/local/index.js';
-import type { ProgressHeartbeat } from '../../../src/client/live-progress.js';
+import type { ProgressHeartbeat } from '../../../activities/progress.js';
 import type { LoadTestSpec } from '../../../src/loadtest/spec.js';
 import { freePort } from '../../../src/util/process.js';
 import { startTargetServer, type TargetServer } from '../../support/target-server.js';

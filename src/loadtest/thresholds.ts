@@ -4,7 +4,7 @@
  * A ThresholdResult's `actual` is expressed in the unit the threshold was written in, so it can be read next
  * to the threshold's own number.
  */
-import { THRESHOLD_PATTERN, type LoadTestResults, type ThresholdResult } from '../loadtest/spec.js';
+import { THRESHOLD_PATTERN, type LoadTestResults, type ThresholdResult } from './spec.js';
 
 export type ThresholdMetric = 'p50' | 'p90' | 'p95' | 'p99' | 'p99.9' | 'max' | 'mean' | 'errorRate' | 'rps';
 export type ThresholdOperator = '<' | '<=' | '>' | '>=';

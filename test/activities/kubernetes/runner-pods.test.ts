@@ -1,38 +1,12 @@
 import { strict as assert } from 'node:assert';
-import {
-  describeExit,
-  labelSafe,
-  runnerPodManifest,
-  runnerPodName,
-  runnerState,
-} from '../../activities/kubernetes/runner-pods.js';
-import { POD_ANNOTATIONS_FILE } from '../../src/runner/contract.js';
+import { describeExit, runnerPodManifest, runnerState } from '../../../activities/kubernetes/runner-pods.js';
+import { POD_ANNOTATIONS_FILE } from '../../../src/runner/contract.js';
 import { runnerSummary, withPhase } from './fakes.js';
 
 const loadTest = { namespace: 'team-a', name: 'example-02', uid: '1b4e28ba-2fa1-11d2-883f-0016d3cca427' };
 const test = { method: 'GET' as const, serviceName: 'nginx', port: 80, path: '/', repeat: 10 };
 
 describe('runner pods', () => {
-  describe('names', () => {
-    it('are <name>-g<generation>-<index>, the same on every call', () => {
-      assert.equal(runnerPodName('example-02', 3, 4), 'example-02-g3-4');
-      assert.equal(runnerPodName('example-02', 3, 4), runnerPodName('example-02', 3, 4));
-    });
-
-    it('stay within 63 characters and distinct for long names that share a prefix', () => {
-      const a = runnerPodName(`${'a'.repeat(70)}-one`, 12, 999);
-      const b = runnerPodName(`${'a'.repeat(70)}-two`, 12, 999);
-      assert.ok(a.length <= 63 && b.length <= 63, `${a} ${b}`);
-      assert.notEqual(a, b);
-      assert.match(a, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
-    });
-
-    it('do not let a dotted name collide with its dashed twin', () => {
-      assert.notEqual(runnerPodName('a.b', 1, 0), runnerPodName('a-b', 1, 0));
-      assert.ok(!labelSafe('a.b').includes('.'));
-    });
-  });
-
   describe('failed requests', () => {
     const argsFor = (thresholds?: string[]) =>
       runnerPodManifest({ loadTest, generation: 1, index: 0, spec: { replicas: 1, test, thresholds }, image: 'x' })

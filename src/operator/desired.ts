@@ -1,6 +1,6 @@
 /** What the watcher reads from a LoadTest object: which workflow it belongs to and what it should run. Pure. */
 import type { LoadTestObject } from '../k8s/index.js';
-import { validateLoadTestSpec, type LoadTestSpec } from '../loadtest/spec.js';
+import { validateLoadTestSpec } from '../loadtest/spec.js';
 import type { LoadTestRef } from '../loadtest/workflow-id.js';
 import type { DesiredRun } from '../../workflows/definitions.js';
 
@@ -31,11 +31,5 @@ export function isBeingDeleted(object: LoadTestObject): boolean {
 export function desiredRunOf(object: LoadTestObject): DesiredRun {
   const generation = generationOf(object);
   const { spec, problems } = validateLoadTestSpec(object.spec);
-  if (spec !== undefined) return { generation, spec };
-  const raw = (object.spec ?? {}) as Partial<LoadTestSpec>;
-  return {
-    generation,
-    spec: { replicas: raw.replicas ?? 0, test: raw.test ?? ({} as LoadTestSpec['test']) },
-    problems,
-  };
+  return spec !== undefined ? { generation, spec } : { generation, problems, spec: object.spec };
 }

@@ -1,6 +1,7 @@
 /**
- * The workflow code as one pre-built bundle, so that production workers start without running webpack.
- * `node dist/src/worker/bundle.js` writes it next to the compiled code (dist/workflow-bundle.js), where
+ * Where the workflow code is, for every worker (the operator's and local mode's), and the workflow code as one
+ * pre-built bundle, so that production workers start without running webpack.
+ * `node dist/src/temporal/workflow-bundle.js` writes it next to the compiled code (dist/workflow-bundle.js), where
  * `loadtest-operator worker` looks for it first.
  */
 import { bundleWorkflowCode } from '@temporalio/worker';

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import type { OperatorConfig } from '../config.js';
 import { createKubernetes, loadKubeConfig, loadTestInformer } from '../k8s/index.js';
 import { connectClient } from '../temporal/connection.js';
-import { startHealthServer } from '../worker/health.js';
+import { startHealthServer } from './health.js';
 import { LoadTestWatcher } from './watcher.js';
 
 export async function runWatcher(config: OperatorConfig, log: Logger): Promise<void> {

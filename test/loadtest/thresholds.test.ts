@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import type { LoadTestResults } from '../../src/loadtest/spec.js';
-import { evaluateThresholds, parseThreshold, thresholdMessage } from '../../src/runner/thresholds.js';
+import { evaluateThresholds, parseThreshold, thresholdMessage } from '../../src/loadtest/thresholds.js';
 
 const results: LoadTestResults = {
   requests: 1000,

@@ -1,12 +1,12 @@
-import { ApplicationFailure } from '@temporalio/common';
+import { ApplicationFailure, CancelledFailure } from '@temporalio/common';
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { DefaultLogger } from '@temporalio/worker';
 import { strict as assert } from 'node:assert';
-import { createKubernetesActivities } from '../../activities/kubernetes/index.js';
-import { runnerPodManifest } from '../../activities/kubernetes/runner-pods.js';
-import { LOADTEST_GONE, type LoadTestActivities } from '../../activities/types.js';
-import { START_AT_ANNOTATION } from '../../src/runner/contract.js';
-import { sampleSpec } from '../workflows/fake-backend.js';
+import { createKubernetesActivities } from '../../../activities/kubernetes/index.js';
+import { runnerPodManifest } from '../../../activities/kubernetes/runner-pods.js';
+import { LOADTEST_GONE, type LoadTestActivities } from '../../../activities/types.js';
+import { START_AT_ANNOTATION } from '../../../src/runner/contract.js';
+import { sampleSpec } from '../../workflows/fake-backend.js';
 import { FakeEvents, FakeLoadTests, FakePodCache, FakePods, FakeServices, runnerSummary, withPhase } from './fakes.js';
 
 const loadTest = { namespace: 'default', name: 'example', uid: 'uid-1' };
@@ -189,7 +189,7 @@ describe('Kubernetes activities', () => {
       const runners = await createRunners();
       const completed = run(activities.awaitRunnersCompleted, { loadTest, generation: 1, runners });
       env.cancel();
-      await assert.rejects(completed);
+      await assert.rejects(completed, CancelledFailure);
     });
   });
 

@@ -4,7 +4,9 @@
  * Production servers need them registered once (see README, "Temporal server set-up"); the dev server started
  * by the test bed and by local mode registers them with `--search-attribute`.
  */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
+import type { LoadTestState } from './spec.js';
+import type { LoadTestRef } from './workflow-id.js';
 
 export const LOADTEST_NAMESPACE = defineSearchAttributeKey('LoadTestNamespace', SearchAttributeType.KEYWORD);
 export const LOADTEST_NAME = defineSearchAttributeKey('LoadTestName', SearchAttributeType.KEYWORD);
@@ -18,3 +20,17 @@ export const SEARCH_ATTRIBUTE_DEFINITIONS: ReadonlyArray<{ name: string; type: '
   { name: LOADTEST_STATE.name, type: 'Keyword' },
   { name: LOADTEST_GENERATION.name, type: 'Int' },
 ];
+
+/** The values a LoadTest workflow carries: set when it starts, and upserted by the workflow on every state. */
+export function loadTestSearchAttributes(
+  loadTest: Pick<LoadTestRef, 'namespace' | 'name'>,
+  state: LoadTestState,
+  generation: number,
+): SearchAttributePair[] {
+  return [
+    { key: LOADTEST_NAMESPACE, value: loadTest.namespace },
+    { key: LOADTEST_NAME, value: loadTest.name },
+    { key: LOADTEST_STATE, value: state },
+    { key: LOADTEST_GENERATION, value: generation },
+  ];
+}

@@ -5,10 +5,10 @@ import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
 import type { LoadTestObject } from '../../src/k8s/index.js';
 import { loadTestWorkflowId } from '../../src/loadtest/workflow-id.js';
-import { LoadTestWatcher, runningLoadTestWorkflows, type LoadTestSource } from '../../src/watcher/watcher.js';
+import { LoadTestWatcher, runningLoadTestWorkflows, type LoadTestSource } from '../../src/operator/watcher.js';
 import { statusQuery } from '../../workflows/definitions.js';
 import type { loadTestWorkflow } from '../../workflows/loadtest.js';
-import { FakeLoadTests } from '../activities/fakes.js';
+import { FakeLoadTests } from '../activities/kubernetes/fakes.js';
 import { FakeBackend, sampleSpec } from '../workflows/fake-backend.js';
 import { startTestEnvironment, workflowBundle } from '../workflows/temporal-env.js';
 

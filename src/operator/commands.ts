@@ -2,7 +2,7 @@
 import type { Command } from 'commander';
 import { pino } from 'pino';
 import { loadConfig } from '../config.js';
-import { runWatcher } from '../watcher/process.js';
+import { runWatcher } from './watcher-process.js';
 import { runWorker } from './worker.js';
 
 const ENVIRONMENT = `

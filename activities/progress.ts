@@ -2,9 +2,10 @@
  * Live progress of a running LoadTest: what the activity that waits for the runners puts in its heartbeat
  * details, and what the client reads back from `describe()` (pending activities). Heartbeats are the one
  * channel from a running activity to a client that adds nothing to workflow history, so a long run with a
- * snapshot every second costs no history events.
+ * snapshot every second costs no history events. Part of the activities' contract: pure, no I/O.
  */
-import type { RunnerProgress } from '../runner/contract.js';
+import { round1 } from '../src/loadtest/format.js';
+import { isRunnerProgress, type RunnerProgress } from '../src/runner/contract.js';
 
 /** The runners' progress snapshots combined (sums, except p99). */
 export interface LiveProgress {
@@ -50,15 +51,12 @@ export function combineRunnerProgress(snapshots: readonly RunnerProgress[], runn
     live.rps += snapshot.rps;
     live.p99Ms = Math.max(live.p99Ms, snapshot.p99Ms);
   }
-  live.rps = Math.round(live.rps * 10) / 10;
+  live.rps = round1(live.rps);
   return live;
 }
 
 /** Whether heartbeat details (decoded, of any activity) carry live progress. */
 export function isProgressHeartbeat(details: unknown): details is ProgressHeartbeat {
   if (typeof details !== 'object' || details === null) return false;
-  const progress = (details as { progress?: unknown }).progress;
-  if (typeof progress !== 'object' || progress === null) return false;
-  const fields = progress as Record<string, unknown>;
-  return ['at', 'sent', 'completed', 'failed', 'rps', 'p99Ms'].every((key) => typeof fields[key] === 'number');
+  return isRunnerProgress((details as { progress?: unknown }).progress);
 }

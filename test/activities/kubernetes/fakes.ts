@@ -9,10 +9,10 @@ import type {
   LoadTestStatusPatch,
   PodClient,
   ServiceClient,
-} from '../../src/k8s/index.js';
-import type { RunnerPodCache } from '../../activities/kubernetes/index.js';
-import { createMergeHistogram, encodeHistogram } from '../../src/runner/histogram.js';
-import type { RunnerSummary } from '../../src/runner/contract.js';
+} from '../../../src/k8s/index.js';
+import type { RunnerPodCache } from '../../../activities/kubernetes/index.js';
+import { createMergeHistogram, encodeHistogram } from '../../../src/runner/histogram.js';
+import type { RunnerSummary } from '../../../src/runner/contract.js';
 
 const notFound = () => Object.assign(new Error('not found'), { code: 404 });
 

@@ -1,7 +1,7 @@
 /** Combining runner progress snapshots into one live view, and recognising it in heartbeat details. */
 import { strict as assert } from 'node:assert';
-import { combineRunnerProgress, isProgressHeartbeat } from '../../src/client/live-progress.js';
-import { parseProgressLine } from '../../activities/local/runners.js';
+import { combineRunnerProgress, isProgressHeartbeat } from '../../activities/progress.js';
+import { parseProgressLine } from '../../src/runner/contract.js';
 
 describe('live progress', () => {
   it('sums the counts and rates of the runners and keeps the highest p99 as an upper bound', () => {

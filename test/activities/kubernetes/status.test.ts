@@ -1,8 +1,8 @@
 import { strict as assert } from 'node:assert';
-import { eventManifest, eventName } from '../../activities/kubernetes/events.js';
-import { formatLatency, formatRps, statusPatch } from '../../activities/kubernetes/status.js';
-import type { StatusReport } from '../../activities/types.js';
-import { sampleResults } from '../workflows/fake-backend.js';
+import { eventManifest, eventName } from '../../../activities/kubernetes/events.js';
+import { formatLatency, formatRps, statusPatch } from '../../../activities/kubernetes/status.js';
+import type { StatusReport } from '../../../activities/types.js';
+import { sampleResults } from '../../workflows/fake-backend.js';
 
 const report = (overrides: Partial<StatusReport>): StatusReport => ({
   state: 'pending',

@@ -9,7 +9,7 @@ import { createKubernetesActivities } from '../../activities/kubernetes/index.js
 import type { OperatorConfig } from '../config.js';
 import { createKubernetes, loadKubeConfig, runnerPodInformer } from '../k8s/index.js';
 import { connectWorker } from '../temporal/connection.js';
-import { workflowCodeOptions } from './bundle.js';
+import { workflowCodeOptions } from '../temporal/workflow-bundle.js';
 import { startHealthServer } from './health.js';
 
 export async function runWorker(config: OperatorConfig, log: Logger): Promise<void> {

@@ -10,13 +10,6 @@
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { LoadTestClient, LoadTestObject } from '../k8s/index.js';
 import { loadTestWorkflowId, parseLoadTestWorkflowId, type LoadTestRef } from '../loadtest/workflow-id.js';
-import { loadTestDetails, loadTestSummary } from '../loadtest/describe.js';
-import {
-  LOADTEST_GENERATION,
-  LOADTEST_NAME,
-  LOADTEST_NAMESPACE,
-  LOADTEST_STATE,
-} from '../temporal/search-attributes.js';
 import {
   deleteSignal,
   LOADTEST_WORKFLOW_TYPE,
@@ -24,6 +17,7 @@ import {
   type LoadTestWorkflowInput,
   type RunTiming,
 } from '../../workflows/definitions.js';
+import { loadTestStartOptions } from '../../workflows/start.js';
 import { desiredRunOf, isBeingDeleted, needsSignal, refOf } from './desired.js';
 
 /** What the watcher needs from a LoadTest informer (src/k8s loadTestInformer). */
@@ -108,20 +102,9 @@ export class LoadTestWatcher {
     const desired = desiredRunOf(object);
     const input: LoadTestWorkflowInput = { loadTest, desired, timing: this.options.timing };
     await this.options.client.workflow.signalWithStart(LOADTEST_WORKFLOW_TYPE, {
-      workflowId: loadTestWorkflowId(loadTest),
-      taskQueue: this.options.taskQueue,
-      args: [input],
+      ...loadTestStartOptions(input, this.options.taskQueue),
       signal: updateSignal,
       signalArgs: [desired],
-      // Shown at the top of the run in the Temporal Web UI (first run; later runs show current details).
-      staticSummary: loadTestSummary(loadTest, desired.spec),
-      staticDetails: loadTestDetails(loadTest, desired.spec),
-      typedSearchAttributes: [
-        { key: LOADTEST_NAMESPACE, value: loadTest.namespace },
-        { key: LOADTEST_NAME, value: loadTest.name },
-        { key: LOADTEST_STATE, value: 'pending' },
-        { key: LOADTEST_GENERATION, value: desired.generation },
-      ],
     });
     this.options.log.info({ loadTest, generation: desired.generation }, 'signalled workflow with generation');
   }

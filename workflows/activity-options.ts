@@ -1,0 +1,31 @@
+/**
+ * Every way the LoadTest workflow calls its activities, named once. Each preset takes the summary that the
+ * Temporal Web UI shows for the step, so the Timeline reads as what the run did.
+ */
+import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import type { LoadTestActivities } from '../activities/types.js';
+
+const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' };
+/** How long a waiting activity may go without a heartbeat before Temporal retries it on another worker. */
+const HEARTBEAT_TIMEOUT = '30s';
+
+/** Quick calls to the backend's API. */
+export const quickCall = (summary: string) =>
+  proxyActivities<LoadTestActivities>({ startToCloseTimeout: '1m', retry, summary });
+
+/** Creating runners can take a while for many replicas; cancellation waits so no runner appears after cleanup. */
+export const runnerCreation = (summary: string) =>
+  proxyActivities<LoadTestActivities>({
+    startToCloseTimeout: '10m',
+    heartbeatTimeout: HEARTBEAT_TIMEOUT,
+    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    retry,
+    summary,
+  });
+
+/**
+ * Waiting on runners (to start, to finish): a heartbeat every few seconds notices a lost worker; the overall
+ * limit only catches runaway waits.
+ */
+export const runnerWait = (summary: string, startToCloseTimeout: number | string) =>
+  proxyActivities<LoadTestActivities>({ startToCloseTimeout, heartbeatTimeout: HEARTBEAT_TIMEOUT, retry, summary });
