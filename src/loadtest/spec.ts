@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { DURATION_PATTERN } from './duration.js';
+import { thresholdProblem } from './thresholds.js';
 
 export const LOADTEST_GROUP = 'example.org';
 export const LOADTEST_VERSION = 'v1';
@@ -18,9 +19,6 @@ export type HttpMethod = (typeof HTTP_METHODS)[number];
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** A status code ("200") or class ("2xx"). */
 const STATUS_MATCHER = /^[1-5]([0-9]{2}|xx)$/;
-/** "p99 < 250ms", "errorRate < 1%", "rps > 1000". */
-export const THRESHOLD_PATTERN =
-  /^\s*(p50|p90|p95|p99|p99\.9|max|mean|errorRate|rps)\s*(<=|>=|<|>)\s*([0-9]+(\.[0-9]+)?)\s*(ms|s|us|%)?\s*$/;
 
 export const testSpecSchema = z
   .object({
@@ -63,7 +61,16 @@ export const loadTestSpecSchema = z.object({
     .max(1000, 'replicas must be at most 1000'),
   test: testSpecSchema,
   thresholds: z
-    .array(z.string().regex(THRESHOLD_PATTERN, 'thresholds look like "p99 < 250ms", "errorRate < 1%" or "rps > 1000"'))
+    .array(
+      z
+        .string()
+        .max(64, 'a threshold is at most 64 characters')
+        .superRefine((threshold, ctx) => {
+          const problem = thresholdProblem(threshold);
+          if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+        }),
+    )
+    .max(32, 'at most 32 thresholds')
     .optional(),
 });
 

@@ -3,8 +3,76 @@
  * Latency metrics take ms (default), s or us; errorRate takes % or a plain fraction; rps takes no unit.
  * A ThresholdResult's `actual` is expressed in the unit the threshold was written in, so it can be read next
  * to the threshold's own number.
+ *
+ * THRESHOLD_RULES is the one statement of what a threshold may be: the zod schema, the evaluator and the CRD's
+ * CEL rules (crds/loadtest.yaml, kept equal to celRule() by test/loadtest/thresholds.test.ts) all read it, so
+ * whatever `kubectl apply` or `run --local` accepts, the run can evaluate.
  */
-import { THRESHOLD_PATTERN, type LoadTestResults, type ThresholdResult } from './spec.js';
+import type { LoadTestResults, ThresholdResult } from './spec.js';
+
+const LATENCY_METRICS = '(p50|p90|p95|p99|p99\\.9|max|mean)';
+const OPERATOR = '\\s*(<=|>=|<|>)\\s*';
+const NUMBER = '([0-9]+(\\.[0-9]+)?)';
+
+export interface ThresholdRule {
+  /**
+   * RE2/ECMAScript regex source: the thresholds the rule is about, among those of THRESHOLD_SHAPE; undefined
+   * for the shape rule itself. So each threshold breaks at most one rule, and says one thing.
+   */
+  appliesTo?: string;
+  /** RE2/ECMAScript regex source a threshold it applies to must match. */
+  pattern: string;
+  /** What is wrong when it does not. */
+  message: string;
+}
+
+/** Any metric, operator, number and unit: the first rule, which every other rule presumes. */
+const THRESHOLD_SHAPE = `^\\s*(p50|p90|p95|p99|p99\\.9|max|mean|errorRate|rps)${OPERATOR}${NUMBER}\\s*(ms|s|us|%)?\\s*$`;
+
+export const THRESHOLD_RULES: readonly ThresholdRule[] = [
+  {
+    pattern: THRESHOLD_SHAPE,
+    message: 'thresholds look like "p99 < 250ms", "errorRate < 1%" or "rps > 1000"',
+  },
+  {
+    appliesTo: `^\\s*${LATENCY_METRICS}\\s*[<>]`,
+    pattern: `^\\s*${LATENCY_METRICS}${OPERATOR}${NUMBER}\\s*(ms|s|us)?\\s*$`,
+    message: 'latency thresholds (p50, p90, p95, p99, p99.9, max, mean) take ms, s or us, e.g. "p99 < 250ms"',
+  },
+  {
+    appliesTo: '^\\s*errorRate\\s*[<>]',
+    pattern: `^\\s*errorRate${OPERATOR}${NUMBER}\\s*%?\\s*$`,
+    message: 'errorRate takes a percentage or a fraction, e.g. "errorRate < 1%" or "errorRate < 0.01"',
+  },
+  {
+    appliesTo: '^\\s*rps\\s*[<>]',
+    pattern: `^\\s*rps${OPERATOR}${NUMBER}\\s*$`,
+    message: 'rps takes no unit, e.g. "rps > 1000"',
+  },
+];
+
+const SHAPE = new RegExp(THRESHOLD_SHAPE);
+const COMPILED_RULES = THRESHOLD_RULES.map((rule) => ({
+  appliesTo: rule.appliesTo === undefined ? undefined : new RegExp(rule.appliesTo),
+  pattern: new RegExp(rule.pattern),
+  message: rule.message,
+}));
+
+/** What is wrong with a threshold (the one rule it breaks), or undefined when it is one. */
+export function thresholdProblem(text: string): string | undefined {
+  for (const rule of COMPILED_RULES) {
+    const applies = rule.appliesTo === undefined || (SHAPE.test(text) && rule.appliesTo.test(text));
+    if (applies && !rule.pattern.test(text)) return rule.message;
+  }
+  return undefined;
+}
+
+/** A rule as the CRD states it: a CEL expression over the threshold string `self`. */
+export function celRule(rule: ThresholdRule): string {
+  const matches = (source: string) => `self.matches('${source.replace(/\\/g, '\\\\')}')`;
+  if (rule.appliesTo === undefined) return matches(rule.pattern);
+  return `!${matches(THRESHOLD_SHAPE)} || !${matches(rule.appliesTo)} || ${matches(rule.pattern)}`;
+}
 
 export type ThresholdMetric = 'p50' | 'p90' | 'p95' | 'p99' | 'p99.9' | 'max' | 'mean' | 'errorRate' | 'rps';
 export type ThresholdOperator = '<' | '<=' | '>' | '>=';
@@ -36,17 +104,11 @@ function isLatencyMetric(metric: ThresholdMetric): metric is keyof typeof LATENC
 
 /** Parses a threshold; throws an Error naming the problem when it is not one. */
 export function parseThreshold(text: string): Threshold {
-  const match = THRESHOLD_PATTERN.exec(text);
-  if (match === null) {
-    throw new Error(`threshold "${text}" does not look like "p99 < 250ms", "errorRate < 1%" or "rps > 1000"`);
-  }
+  const problem = thresholdProblem(text);
+  const match = SHAPE.exec(text);
+  if (problem !== undefined || match === null) throw new Error(`threshold "${text}": ${problem}`);
   const metric = match[1] as ThresholdMetric;
   const unit = (match[5] ?? '') as ThresholdUnit;
-  if (isLatencyMetric(metric) && unit === '%') throw new Error(`threshold "${text}": ${metric} takes ms, s or us`);
-  if (metric === 'errorRate' && unit !== '' && unit !== '%') {
-    throw new Error(`threshold "${text}": errorRate takes a percentage or a fraction`);
-  }
-  if (metric === 'rps' && unit !== '') throw new Error(`threshold "${text}": rps takes no unit`);
   return { text: text.trim(), metric, operator: match[2] as ThresholdOperator, value: Number(match[3]), unit };
 }
 

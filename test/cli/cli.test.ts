@@ -46,6 +46,7 @@ describe('loadtest-operator CLI', function () {
       file('bad-spec.yaml'),
       VALID.replace('replicas: 2', 'replicas: 0').replace('repeat: 10', 'repeat: 10\n    duration: 5s'),
     );
+    await writeFile(file('percent-p99.yaml'), `${VALID}  thresholds: ['p99 < 5%']\n`);
     await writeFile(file('pod.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n');
     await writeFile(file('two.yaml'), `${VALID}---\n${VALID}`);
     await writeFile(file('no-name.yaml'), VALID.replace('  name: checkout\n', ''));
@@ -80,6 +81,11 @@ describe('loadtest-operator CLI', function () {
         'a spec the CRD would reject',
         () => ['run', file('bad-spec.yaml'), '--local'],
         /invalid LoadTest "checkout": spec\.replicas: replicas must be at least 1; spec\.test: set at most one of/,
+      ],
+      [
+        'a threshold whose unit does not fit its metric, before any request is sent',
+        () => ['run', file('percent-p99.yaml'), '--local', '--target', 'http://127.0.0.1:9/'],
+        /spec\.thresholds\.0: latency thresholds \(p50, p90, p95, p99, p99\.9, max, mean\) take ms, s or us/,
       ],
       [
         'another kind',
