@@ -11,7 +11,7 @@ import type { LoadTestSpec } from '../../src/loadtest/spec.js';
 import { deleteSignal, statusQuery, updateSignal, type LoadTestWorkflowInput } from '../../workflows/definitions.js';
 import { loadTestWorkflow } from '../../workflows/loadtest.js';
 import { FakeBackend, Gate, sampleResults, sampleSpec } from './fake-backend.js';
-import { saveHistoryIfRecording } from './histories.js';
+import { saveHistoriesIfRecording } from './histories.js';
 import { startTestEnvironment, workflowBundle } from './temporal-env.js';
 
 const TASK_QUEUE = 'loadtest-workflow-test';
@@ -57,7 +57,7 @@ describe('LoadTest workflow', function () {
 
   afterEach(async function () {
     if (handle === undefined) return;
-    await saveHistoryIfRecording(this.currentTest?.title ?? 'unnamed', handle, env.address);
+    await saveHistoriesIfRecording(this.currentTest?.title ?? 'unnamed', handle.workflowId, env.address);
     await handle.terminate('test over').catch(() => {});
   });
 
