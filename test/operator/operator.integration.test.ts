@@ -6,7 +6,7 @@
 import type { Client } from '@temporalio/client';
 import { strict as assert } from 'node:assert';
 import { loadTestWorkflowId } from '../../src/loadtest/workflow-id.js';
-import { saveRunHistory } from '../workflows/histories.js';
+import { saveHistoriesIfRecording } from '../workflows/histories.js';
 import {
   apply,
   CountingServer,
@@ -84,17 +84,8 @@ describe('operator on the test bed', function () {
       }),
     );
   /** With RECORD_HISTORIES=1, keeps every run of the LoadTest's workflow as a replay fixture. */
-  const keepHistory = async (title: string, object: LoadTestJson) => {
-    if (process.env.RECORD_HISTORIES !== '1') return;
-    const { workflowId } = workflowOf(object);
-    const runs: string[] = [];
-    for await (const execution of temporal.workflow.list({ query: `WorkflowId = '${workflowId}'` })) {
-      runs.push(execution.runId);
-    }
-    for (const [index, runId] of runs.reverse().entries()) {
-      await saveRunHistory(`integration-${title}-run${index + 1}`, workflowId, runId, process.env.TEMPORAL_ADDRESS!);
-    }
-  };
+  const keepHistory = (title: string, object: LoadTestJson) =>
+    saveHistoriesIfRecording(`integration-${title}`, workflowOf(object).workflowId, process.env.TEMPORAL_ADDRESS!);
   const runnersOf = (object: LoadTestJson) => podNames(namespace, `loadtest.example.org/uid=${object.metadata.uid}`);
 
   it('runs the seed example: five owned runner pods, pending → executing → finished, exactly 50 requests', async () => {

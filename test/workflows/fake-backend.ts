@@ -62,6 +62,8 @@ export class FakeBackend {
   /** What awaitRunnersRunning answers; a Gate keeps the run waiting until the test opens it. */
   running: RunnersRunning | Gate<RunnersRunning> = { kind: 'running' };
   completed: RunnersCompleted | Gate<RunnersCompleted> = { kind: 'succeeded', results: sampleResults(), runners: 2 };
+  /** Throw this from createRunners (e.g. a non-retryable InvalidSpec failure). */
+  createError?: Error;
   /** Throw this from publishStatus (e.g. a LoadTestGone failure). */
   publishError?: Error;
   private readonly listeners: Array<() => void> = [];
@@ -109,6 +111,7 @@ export class FakeBackend {
       },
       createRunners: (input: { loadTest: LoadTestRef; generation: number; spec: LoadTestSpec }) => {
         this.record('createRunners', input);
+        if (this.createError !== undefined) return Promise.reject(this.createError);
         const { name } = input.loadTest;
         return Promise.resolve(
           Array.from({ length: input.spec.replicas }, (_, index) => `${name}-g${input.generation}-${index}`),

@@ -4,14 +4,14 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import { LOADTEST_GONE, type RunnersCompleted } from '../../activities/types.js';
+import { INVALID_SPEC, LOADTEST_GONE, type RunnersCompleted } from '../../activities/types.js';
 import { loadTestWorkflowId, type LoadTestRef } from '../../src/loadtest/workflow-id.js';
 import { LOADTEST_STATE } from '../../src/loadtest/search-attributes.js';
 import type { LoadTestSpec } from '../../src/loadtest/spec.js';
 import { deleteSignal, statusQuery, updateSignal, type LoadTestWorkflowInput } from '../../workflows/definitions.js';
 import { loadTestWorkflow } from '../../workflows/loadtest.js';
 import { FakeBackend, Gate, sampleResults, sampleSpec } from './fake-backend.js';
-import { saveHistoryIfRecording } from './histories.js';
+import { saveHistoriesIfRecording } from './histories.js';
 import { startTestEnvironment, workflowBundle } from './temporal-env.js';
 
 const TASK_QUEUE = 'loadtest-workflow-test';
@@ -57,7 +57,7 @@ describe('LoadTest workflow', function () {
 
   afterEach(async function () {
     if (handle === undefined) return;
-    await saveHistoryIfRecording(this.currentTest?.title ?? 'unnamed', handle, env.address);
+    await saveHistoriesIfRecording(this.currentTest?.title ?? 'unnamed', handle.workflowId, env.address);
     await handle.terminate('test over').catch(() => {});
   });
 
@@ -113,6 +113,51 @@ describe('LoadTest workflow', function () {
       generation: 1,
     });
     assert.ok(backend.callsOf('deleteRunners').some((input) => input.keepFinished === true));
+  });
+
+  it('ends failed naming the runner that did not start, without starting any runner', async () => {
+    backend.running = { kind: 'failed', runner: 'example-g1-1', reason: 'did not start within 5s (ImagePullBackOff)' };
+    await start(sampleSpec(), { timing: { startDelayMs: 0, runningTimeoutMs: 5000 } });
+    const failed = await backend.untilState('failed');
+    await backend.untilEvent('Failed');
+
+    assert.equal(failed.message, 'runner example-g1-1 did not start within 5s (ImagePullBackOff)');
+    assert.deepEqual(failed.children, ['example-g1-0', 'example-g1-1']);
+    assert.equal(backend.callsOf('awaitRunnersRunning')[0]?.timeoutMs, 5000, 'the start timeout reaches the activity');
+    assert.equal(backend.callsOf('startRunners').length, 0);
+    assert.ok(backend.callsOf('deleteRunners').some((input) => input.keepFinished === true));
+    assert.deepEqual(
+      backend.events.map((event) => `${event.type}/${event.reason}`),
+      ['Normal/RunnersCreated', 'Warning/Failed'],
+    );
+  });
+
+  it('ends failed naming the step and the reason when an activity fails for good', async () => {
+    backend.createError = ApplicationFailure.nonRetryable(
+      'cannot build runners: spec.test.url: not a URL',
+      INVALID_SPEC,
+    );
+    const { handle } = await start();
+    const failed = await backend.untilState('failed');
+    const event = await backend.untilEvent('Failed');
+
+    assert.equal(failed.message, 'createRunners failed: cannot build runners: spec.test.url: not a URL');
+    assert.equal(event.message, failed.message);
+    assert.equal(backend.callsOf('createRunners').length, 1, 'a non-retryable failure is not retried');
+    assert.equal(backend.callsOf('awaitRunnersRunning').length, 0);
+    const status = await handle.query(statusQuery);
+    assert.equal(status.state, 'failed');
+    assert.equal(status.progress.step, 'settled');
+  });
+
+  it('ends failed naming a threshold it cannot evaluate, keeping the results of the run', async () => {
+    await start(sampleSpec({ thresholds: ['p99 < 5%'] }));
+    const failed = await backend.untilState('failed');
+
+    assert.equal(failed.message, 'invalid thresholds: threshold "p99 < 5%": p99 takes ms, s or us');
+    assert.deepEqual(failed.results, sampleResults());
+    assert.equal(failed.thresholds, undefined);
+    assert.equal(backend.callsOf('startRunners').length, 1, 'the runners ran before the thresholds were evaluated');
   });
 
   it('ends failed saying so when the target Service does not exist, without creating runners', async () => {
