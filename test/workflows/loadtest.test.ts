@@ -154,7 +154,10 @@ describe('LoadTest workflow', function () {
     await start(sampleSpec({ thresholds: ['p99 < 5%'] }));
     const failed = await backend.untilState('failed');
 
-    assert.equal(failed.message, 'invalid thresholds: threshold "p99 < 5%": p99 takes ms, s or us');
+    assert.equal(
+      failed.message,
+      'invalid thresholds: threshold "p99 < 5%": latency thresholds (p50, p90, p95, p99, p99.9, max, mean) take ms, s or us, e.g. "p99 < 250ms"',
+    );
     assert.deepEqual(failed.results, sampleResults());
     assert.equal(failed.thresholds, undefined);
     assert.equal(backend.callsOf('startRunners').length, 1, 'the runners ran before the thresholds were evaluated');
