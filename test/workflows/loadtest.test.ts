@@ -4,7 +4,7 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import { INVALID_SPEC, LOADTEST_GONE, type RunnersCompleted } from '../../activities/types.js';
+import { INVALID_SPEC, LOADTEST_GONE, type RunnersCompleted, type StatusReport } from '../../activities/types.js';
 import { loadTestWorkflowId, type LoadTestRef } from '../../src/loadtest/workflow-id.js';
 import { LOADTEST_STATE } from '../../src/loadtest/search-attributes.js';
 import type { LoadTestSpec } from '../../src/loadtest/spec.js';
@@ -174,11 +174,18 @@ describe('LoadTest workflow', function () {
 
   it('ends failed listing the problems of an invalid spec, without creating runners', async () => {
     await start(sampleSpec(), {
-      desired: { generation: 1, spec: sampleSpec(), problems: ['spec.replicas: too many'] },
+      // The spec as written travels with the problems, whatever it holds.
+      desired: {
+        generation: 1,
+        spec: { replicas: 1001, test: { method: 'BREW' } },
+        problems: ['spec.replicas: too many'],
+      },
     });
     const failed = await backend.untilState('failed');
 
     assert.equal(failed.message, 'invalid spec: spec.replicas: too many');
+    const published = backend.callsOf('publishStatus') as Array<{ status: StatusReport }>;
+    assert.equal(published[0]?.status.message, 'starting 1001 runner(s) for generation 1');
     assert.equal(backend.callsOf('createRunners').length, 0);
   });
 

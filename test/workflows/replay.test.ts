@@ -22,7 +22,8 @@ describe('LoadTest workflow replay', function () {
   /** Every fixture, parsed; throws naming the file that is not a LoadTest workflow history. */
   function fixtures(): Array<{ file: string; history: HistoryJson }> {
     assert.ok(existsSync(HISTORIES_DIR), `the fixtures folder ${HISTORIES_DIR} does not exist`);
-    const files = readdirSync(HISTORIES_DIR)
+    // Subfolders keep histories recorded by earlier releases of the workflow code (v0.1/: before the layers split).
+    const files = readdirSync(HISTORIES_DIR, { recursive: true, encoding: 'utf8' })
       .filter((file) => file.endsWith('.json'))
       .sort();
     assert.ok(files.length > 0, `no histories in ${HISTORIES_DIR}: nothing would be replayed`);
