@@ -1,10 +1,11 @@
 /**
  * Mocha global fixtures: bring the test bed up once for the whole suite and down afterwards, then check that
- * none of its processes is left. Tests find it through process.env (KUBECONFIG, TEMPORAL_ADDRESS, ...).
- * A test bed already started by `npm run testbed -- up` is reused and left running.
+ * nothing of it is left: no process, and the machine as it was before its real node (host-state.ts). Tests find
+ * it through process.env (KUBECONFIG, TEMPORAL_ADDRESS, ...). A test bed already started by
+ * `npm run testbed -- up` is reused and left running.
  */
 import { defaultStateDir, readTestbedEnv, isAlive } from '../testbed/state.js';
-import { testbedDown, testbedProcesses, testbedUp } from '../testbed/lifecycle.js';
+import { testbedDown, testbedLeftovers, testbedUp } from '../testbed/lifecycle.js';
 
 const stateDir = defaultStateDir();
 let startedHere = false;
@@ -23,9 +24,8 @@ export async function mochaGlobalSetup(): Promise<void> {
 export async function mochaGlobalTeardown(): Promise<void> {
   if (!startedHere) return;
   await testbedDown(stateDir);
-  const leftovers = testbedProcesses(stateDir);
+  const leftovers = testbedLeftovers(stateDir);
   if (leftovers.length > 0) {
-    const list = leftovers.map((p) => `${p.pid} ${p.command.slice(0, 100)}`).join('\n  ');
-    throw new Error(`test bed processes left running after teardown:\n  ${list}`);
+    throw new Error(`the test bed left behind after teardown:\n  ${leftovers.join('\n  ')}`);
   }
 }
