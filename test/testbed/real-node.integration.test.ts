@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor } from '../../src/util/process.js';
 import { apply, createNamespace, getJson, kubectl, kubectlOk, kubectlWait } from '../support/kubectl.js';
+import { GUARD_CHAIN } from './host-state.js';
 import { exposeHostServer } from './host-service.js';
 import { testbedProcesses } from './lifecycle.js';
 import { namespaceAnnotationsFor, placementOn, PROCESS_NODE, REAL_NODE } from './nodes.js';
@@ -186,6 +187,21 @@ describe('real node', function () {
       server.closeAllConnections();
       server.close();
     }
+  });
+
+  it('drops what a pod sends to an address off the machine (the guard chain)', async function () {
+    const dropped = async () => {
+      const { stdout } = await run('iptables', ['-t', 'mangle', '-L', GUARD_CHAIN, '-v', '-n', '-x']);
+      const rule = stdout.split('\n').find((line) => /\bDROP\b.*\b10\.244\.0\.0\/24\b/.test(line));
+      return Number(rule?.trim().split(/\s+/)[0] ?? Number.NaN);
+    };
+    await apply(realPod('leaver', ['pause']));
+    await kubectlWait('pod/leaver', '--for=condition=Ready', 60, namespace);
+    const before = await dropped();
+    // TEST-NET-2: reserved for documentation, the default route would take it off the machine.
+    const attempt = await kubectl(['exec', 'leaver', '-n', namespace, '--', '/toolbox', 'get', 'http://198.51.100.7/']);
+    assert.notEqual(attempt.code, 0);
+    assert.ok((await dropped()) > before, 'the guard dropped the packets');
   });
 
   it('fails a pod whose image is in no registry with ErrImagePull at once: every registry is a closed local port', async function () {
