@@ -119,7 +119,7 @@ describe('Kubernetes activities retried on a real apiserver', function () {
     assert.deepEqual(names, ['retried-g1-0', 'retried-g1-1', 'retried-g1-2']);
     const created = await pods();
     assert.deepEqual([...created.keys()], names);
-    assert.deepEqual(created.get('retried-g1-0'), first.get('retried-g1-0'), 'the first attempt’s pod was kept');
+    assert.deepEqual(created.get('retried-g1-0'), first.get('retried-g1-0'), 'the pod of attempt 1 was kept');
     for (const [, uidLabel, owner] of created.values()) assert.deepEqual([uidLabel, owner], [ref.uid, ref.uid]);
 
     // Attempt 3: the activity had succeeded but its completion was lost.
