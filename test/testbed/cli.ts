@@ -2,7 +2,7 @@
  * `npm run testbed -- up|down|status`: a local Kubernetes control plane, node agent and Temporal dev server.
  */
 import { defaultStateDir, readTestbedEnv, isAlive } from './state.js';
-import { testbedDown, testbedProcesses, testbedUp } from './lifecycle.js';
+import { TestbedReuseError, testbedDown, testbedProcesses, testbedUp } from './lifecycle.js';
 
 const command = process.argv[2] ?? 'status';
 const stateDir = defaultStateDir();
@@ -19,7 +19,8 @@ switch (command) {
     const started = Date.now();
     console.error(`starting the test bed in ${stateDir} (first run builds kube-apiserver: 5–25 min)...`);
     const env = await testbedUp(stateDir).catch((error: Error) => {
-      console.error(`test bed failed to start: ${error.message}`);
+      // A running test bed that cannot be reused says so itself, with what to do.
+      console.error(error instanceof TestbedReuseError ? error.message : `test bed failed to start: ${error.message}`);
       process.exit(1);
     });
     console.error(`test bed up in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -6,13 +6,25 @@
  *
  * Usage: node supervisor.js --state-dir DIR [--parent-pid PID]
  */
+import { execFile } from 'node:child_process';
 import { appendFile, mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { ensureTemporalCli, startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { ensureControlPlaneBinaries, startControlPlane } from './control-plane.js';
 import type { ManagedProcess } from './managed-process.js';
 import { NodeAgent } from './node-agent.js';
-import { envFile, errorFile, REPO_ROOT, supervisorLog, isAlive, type TestbedEnv } from './state.js';
+import {
+  envFile,
+  errorFile,
+  fingerprintFile,
+  REPO_ROOT,
+  supervisorLog,
+  isAlive,
+  testbedCodeHash,
+  type TestbedEnv,
+  type TestbedFingerprint,
+} from './state.js';
 
 const argv = process.argv.slice(2);
 const option = (name: string) => {
@@ -42,6 +54,14 @@ function stopAll(reason: string): Promise<void> {
   return stopping;
 }
 
+/** The version a binary reports for `--version`, picked out of its output by `pattern`. */
+async function reportedVersion(binary: string, pattern: RegExp): Promise<string> {
+  const { stdout } = await promisify(execFile)(binary, ['--version']);
+  const version = pattern.exec(stdout)?.[1];
+  if (version === undefined) throw new Error(`${binary} --version printed no version: ${stdout.trim()}`);
+  return version;
+}
+
 for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
   process.on(signal, () => void stopAll(signal).then(() => process.exit(0)));
 }
@@ -54,6 +74,8 @@ async function main(): Promise<void> {
   }
   await mkdir(join(stateDir, 'logs'), { recursive: true });
   log(`starting in ${stateDir} (pid ${process.pid})`);
+  // Hashed before the long build, so that it describes the code this process loaded.
+  const code = testbedCodeHash();
   if (parentPid !== undefined) {
     // The test run that started us died without tearing down: go down with it.
     setInterval(() => {
@@ -80,6 +102,14 @@ async function main(): Promise<void> {
     log,
   });
   await agent.start();
+  // What this test bed runs, so that a later test run reuses it only if it would start the same.
+  const fingerprint: TestbedFingerprint = {
+    code,
+    kubernetes: await reportedVersion(binaries.kubeApiserver, /^Kubernetes (v\S+)/m),
+    etcd: await reportedVersion(binaries.etcd, /^etcd Version: (\S+)/m),
+    temporalCli: await reportedVersion(temporalCli, /^temporal version (\S+)/m),
+  };
+  await writeFile(fingerprintFile(stateDir), JSON.stringify(fingerprint, null, 2));
   const env: TestbedEnv = {
     KUBECONFIG: controlPlane.kubeconfig,
     TEMPORAL_ADDRESS: temporal.address,
