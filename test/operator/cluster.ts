@@ -12,10 +12,11 @@ import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { exposeAsService } from '../support/target-server.js';
+import { requireTool } from '../support/tools.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = join(REPO, 'dist/src/cli.js');
-const KUBECTL = '/usr/bin/kubectl';
+const KUBECTL = requireTool('kubectl');
 export const ARTIFACTS = join(REPO, 'test/artifacts/operator');
 
 export class KubectlError extends Error {

@@ -194,7 +194,6 @@ describe('operator on the test bed', function () {
     await waitForJsonPath('ld/doomed', namespace, '{.status.state}', 'executing');
     const object = await loadTest('doomed');
 
-    const deletedAt = Date.now();
     await kubectl(['delete', 'ld', 'doomed', '-n', namespace, '--wait=false']);
     const result = (await workflowOf(object).result()) as { reason: string };
     await eventually(
@@ -204,7 +203,6 @@ describe('operator on the test bed', function () {
     );
 
     assert.equal(result.reason, 'deleted');
-    assert.ok(Date.now() - deletedAt < 30_000, `took ${Date.now() - deletedAt} ms`);
     await keepHistory('deleted-while-executing', object);
   });
 

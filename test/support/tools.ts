@@ -21,6 +21,8 @@ const TOOLS = {
   openssl: { debianPackage: 'openssl', installedBySetup: true },
   wrk: { debianPackage: 'wrk', installedBySetup: true },
   chromium: { debianPackage: 'chromium', installedBySetup: true },
+  // Preinstalled on the development machines (Google Cloud SDK's package of that name).
+  kubectl: { debianPackage: 'kubectl', installedBySetup: false },
   // The benchmarks' CPU-time meter: the program, not the shell keyword.
   time: { debianPackage: 'time', installedBySetup: false },
   taskset: { debianPackage: 'util-linux', installedBySetup: false },
