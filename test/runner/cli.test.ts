@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import {
   type RunnerSummary,
 } from '../../src/runner/contract.js';
 import { closedPort } from '../support/raw-server.js';
+import { requireTool } from '../support/tools.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 
@@ -103,6 +104,32 @@ describe('runner command', () => {
       { summaryFile: 's' },
     ).filter((arg) => arg.startsWith('--'))) {
       assert.ok(stdout.includes(flag), flag);
+    }
+  });
+
+  it('writes its summary into a writable file in a directory its user cannot write, as a kubelet mounts /dev/termination-log', async () => {
+    // Root may write anywhere: run as uid 1000, as the image does.
+    const dir = await mkdtemp(join(tmpdir(), 'runner-termination-'));
+    const log = join(dir, 'termination-log');
+    await writeFile(log, '', { mode: 0o666 });
+    await chmod(log, 0o666);
+    await chmod(dir, 0o555);
+    try {
+      const port = await closedPort();
+      const args = ['--url', `http://127.0.0.1:${port}/`, '--requests', '1', '--summary-file', log];
+      const setpriv = requireTool('setpriv');
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        execFile(
+          setpriv,
+          ['--reuid=1000', '--regid=1000', '--clear-groups', process.execPath, CLI, 'runner', ...args],
+          (error, _stdout, stderr) => resolve({ code: error === null ? 0 : (error.code as number), stderr }),
+        );
+      });
+      assert.equal(result.code, 1, result.stderr);
+      const summary = JSON.parse(await readFile(log, 'utf8')) as { sent: number; errors: Record<string, number> };
+      assert.deepEqual([summary.sent, summary.errors], [1, { refused: 1 }]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
     }
   });
 

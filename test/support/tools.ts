@@ -26,6 +26,7 @@ const TOOLS = {
   // The benchmarks' CPU-time meter: the program, not the shell keyword.
   time: { debianPackage: 'time', installedBySetup: false },
   taskset: { debianPackage: 'util-linux', installedBySetup: false },
+  setpriv: { debianPackage: 'util-linux', installedBySetup: false },
 } as const;
 
 export type ToolName = keyof typeof TOOLS;
