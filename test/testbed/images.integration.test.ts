@@ -15,6 +15,8 @@ import { RUNNER_EXIT } from '../../src/runner/contract.js';
 const ROOT = fileURLToPath(new URL('../../..', import.meta.url));
 const IMAGES_SH = `${ROOT}test/testbed/images.sh`;
 const BUILD_TIMEOUT_MS = 30 * 60_000;
+/** A container start on a busy 2-core machine, and pause's grace period. */
+const TEST_TIMEOUT_MS = 120_000;
 
 interface Result {
   code: number;
@@ -89,6 +91,7 @@ async function build(what: 'operator' | 'pause'): Promise<Built> {
 }
 
 describe('the product image (Dockerfile, built by test/testbed/images.sh operator)', function () {
+  this.timeout(TEST_TIMEOUT_MS);
   let image: Built;
 
   before(async function () {
@@ -121,7 +124,7 @@ describe('the product image (Dockerfile, built by test/testbed/images.sh operato
   it('starts the runner on a read-only root filesystem: a refused connection ends with its failure code', async function () {
     const result = await podman(runArgs(image.id, ['runner', '--url', 'http://127.0.0.1:9/', '--requests', '1']));
     assert.equal(result.code, RUNNER_EXIT.requestsFailed, `exit ${result.code}: ${result.stderr}`);
-    assert.match(result.stdout, /refused × 1/);
+    assert.match(result.stdout, /refused × 1/, result.stderr);
   });
 
   it('loads the Temporal SDK native bridge on the image Node, on a read-only root filesystem', async function () {
@@ -160,6 +163,7 @@ describe('the product image (Dockerfile, built by test/testbed/images.sh operato
 });
 
 describe('the pod sandbox image (test/testbed/pause, built by test/testbed/images.sh pause)', function () {
+  this.timeout(TEST_TIMEOUT_MS);
   let image: Built;
 
   before(async function () {
@@ -176,7 +180,7 @@ describe('the pod sandbox image (test/testbed/pause, built by test/testbed/image
       await podmanOk(['run', '--detach', '--pull=never', '--read-only', '--network', 'none', image.id])
     ).trim();
     try {
-      await podmanOk(['stop', '--time', '30', id], 60_000);
+      await podmanOk(['stop', '--time', '10', id], 60_000);
       const state = await podmanOk(['inspect', '--format', '{{.State.ExitCode}}', id]);
       assert.equal(state.trim(), '0', 'pause did not exit 0 on SIGTERM (137 means it was killed)');
     } finally {
