@@ -1,13 +1,17 @@
 /**
  * The product's container image as a real kubelet runs it, and the pod sandbox image of the test bed's real node:
  * both built by test/testbed/images.sh (podman, no registry), then run with podman the way a kubelet would: the
- * image's own numeric user, a read-only root filesystem with nothing writable mounted, no network.
+ * image's own numeric user, a read-only root filesystem with nothing writable mounted, no network; and their
+ * archives imported into a containerd of the test's own, as the real node imports them.
  * Needs no test bed: npm run build && npx mocha --no-config dist/test/testbed/images.integration.test.js
  * (the first build takes minutes; later runs reuse the cached image).
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_RUNNER_IMAGE } from '../../src/config.js';
 import { RUNNER_EXIT } from '../../src/runner/contract.js';
@@ -187,4 +191,64 @@ describe('the pod sandbox image (test/testbed/pause, built by test/testbed/image
       await podman(['rm', '--force', id]);
     }
   });
+});
+
+describe('the archives in containerd (ctr -n k8s.io images import)', function () {
+  this.timeout(TEST_TIMEOUT_MS);
+  let dir: string;
+  let socket: string;
+  let containerd: ChildProcess | undefined;
+
+  before(async function () {
+    this.timeout(BUILD_TIMEOUT_MS);
+    await build('operator');
+    await build('pause');
+    // A containerd of this test's own: its own root, state and socket; no CRI plugin (no CNI, no kubelet).
+    dir = mkdtempSync(join(tmpdir(), 'images-containerd-'));
+    socket = join(dir, 'containerd.sock');
+    const config = join(dir, 'config.toml');
+    writeFileSync(
+      config,
+      [
+        'version = 2',
+        `root = "${dir}/root"`,
+        `state = "${dir}/state"`,
+        'disabled_plugins = ["io.containerd.grpc.v1.cri"]',
+        `[grpc]\n  address = "${socket}"`,
+        `[ttrpc]\n  address = "${socket}.ttrpc"`,
+      ].join('\n'),
+    );
+    const daemon = spawn('containerd', ['--config', config], { stdio: ['ignore', 'ignore', 'pipe'] });
+    containerd = daemon;
+    let log = '';
+    await new Promise<void>((resolve, reject) => {
+      daemon.stderr.on('data', (chunk: Buffer) => {
+        log += chunk.toString();
+        if (log.includes('containerd successfully booted')) resolve();
+      });
+      daemon.on('exit', (code) => reject(new Error(`containerd exited ${code}:\n${log}`)));
+      daemon.on('error', reject);
+    });
+  });
+
+  after(async function () {
+    if (containerd !== undefined && containerd.exitCode === null) {
+      const exited = once(containerd, 'exit');
+      containerd.kill('SIGTERM');
+      await exited;
+    }
+    if (dir !== undefined) rmSync(dir, { recursive: true, force: true });
+  });
+
+  for (const what of ['operator', 'pause'] as const) {
+    it(`imports the ${what} archive under the reference images.sh printed`, async function () {
+      const image = await build(what);
+      await ok('ctr', ['--address', socket, '--namespace', 'k8s.io', 'images', 'import', image.archive]);
+      const names = await ok('ctr', ['--address', socket, '--namespace', 'k8s.io', 'images', 'list', '--quiet']);
+      assert.ok(
+        names.split('\n').includes(image.reference),
+        `containerd holds ${names.trim()}, not ${image.reference}`,
+      );
+    });
+  }
 });
