@@ -151,6 +151,7 @@ build_and_save() {
   local name=$1 key=$2 ref=$3 build=$4
   local archive="$cache/$name-$key.tar" tag="localhost/loadtest-$name:$key"
   if [ -f "$archive" ] && podman image exists "$tag"; then
+    podman tag "$tag" "$ref" # in the store too, the reference names what the archive holds
     deliver "$ref" "$archive"
     return
   fi
