@@ -16,6 +16,8 @@ export type { LoadTestRef };
 export const LOADTEST_GONE = 'LoadTestGone';
 /** ApplicationFailure type thrown (non-retryable) when a spec cannot be turned into runners. */
 export const INVALID_SPEC = 'InvalidSpec';
+/** ApplicationFailure type thrown (non-retryable) when a runner's name is taken by something not a runner. */
+export const RUNNER_NAME_TAKEN = 'RunnerNameTaken';
 
 /** The runners of one run (one generation of one LoadTest). */
 export interface RunnersRef {

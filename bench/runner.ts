@@ -7,15 +7,16 @@
  * each client in turn to core 1, alternating A B C A B C so that drift of the machine hits every client alike.
  * Contender "runner-undici" adds the runner on its undici transport, for comparison with the fast path.
  *
- * Besides requests/s, each client's CPU time per request (user + system, from /usr/bin/time, start-up
+ * Besides requests/s, each client's CPU time per request (user + system, from GNU time, start-up
  * included) is reported: on a shared machine, a loaded core 0 slows nginx and every client's requests/s with
  * it, while CPU per request still says how fast a client would go if it were the bottleneck.
  */
 import { execFile, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startNginx } from '../test/support/nginx.js';
+import { findTool, PACKAGES_SCRIPT, requireTool, type ToolName } from '../test/support/tools.js';
 
 const SERVER_CPU = '0';
 const CLIENT_CPU = '1';
@@ -38,11 +39,11 @@ interface ClientRun {
 
 type Contender = (url: string, connections: number, seconds: number) => Promise<Measurement>;
 
-/** Runs a client on the client core under /usr/bin/time, which reports its CPU time on stderr. */
+/** Runs a client on the client core under GNU time, which reports its CPU time on stderr. */
 function pinned(command: string, args: string[]): Promise<ClientRun> {
-  const timed = ['-f', 'cpu %U %S', 'taskset', '-c', CLIENT_CPU, command, ...args];
+  const timed = ['-f', 'cpu %U %S', requireTool('taskset'), '-c', CLIENT_CPU, command, ...args];
   return new Promise((resolve, reject) => {
-    execFile('/usr/bin/time', timed, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+    execFile(requireTool('time'), timed, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const cpu = /cpu ([0-9.]+) ([0-9.]+)/.exec(stderr);
       // The runner exits with 1 when some requests failed; its output is still a result.
       if ((error !== null && error.code !== 1) || cpu === null) {
@@ -73,7 +74,7 @@ const CONTENDERS: Record<string, Contender> = {
     return { rps: requests / report.duration, cpuSeconds: run.cpuSeconds, requests };
   },
   wrk: async (url, connections, seconds) => {
-    const run = await pinned('/usr/bin/wrk', ['-t1', `-c${connections}`, `-d${seconds}s`, url]);
+    const run = await pinned(requireTool('wrk'), ['-t1', `-c${connections}`, `-d${seconds}s`, url]);
     const rps = /Requests\/sec:\s+([0-9.]+)/.exec(run.stdout);
     const total = /([0-9]+) requests in/.exec(run.stdout);
     if (rps === null || total === null) throw new Error(`unexpected wrk output: ${run.stdout}`);
@@ -117,11 +118,13 @@ function report(connections: number, samples: Map<string, Measurement[]>): void 
   console.log('');
 }
 
+/** Installs nginx and wrk when missing; throws, naming what is missing, when that cannot be done. */
 function ensurePackages(): void {
-  if (existsSync('/usr/sbin/nginx') && existsSync('/usr/bin/wrk') && existsSync('/usr/bin/time')) return;
-  const result = spawnSync('bash', [`${ROOT}test/testbed/ensure-packages.sh`], { stdio: 'inherit' });
-  if (result.status !== 0) throw new Error('nginx and wrk are needed: test/testbed/ensure-packages.sh failed');
-  if (!existsSync('/usr/bin/time')) throw new Error('/usr/bin/time is needed (Debian package "time")');
+  const needed: ToolName[] = ['nginx', 'wrk', 'time', 'taskset'];
+  if (needed.every((tool) => findTool(tool) !== undefined)) return;
+  const result = spawnSync('bash', [`${ROOT}${PACKAGES_SCRIPT}`], { stdio: 'inherit' });
+  if (result.status !== 0) throw new Error(`nginx and wrk are needed: ${PACKAGES_SCRIPT} failed`);
+  for (const tool of needed) requireTool(tool);
 }
 
 async function main(): Promise<void> {

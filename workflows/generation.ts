@@ -3,8 +3,14 @@
  * `status` query and the Web UI show, publishes each state through the backend's activities, and posts Events.
  * The workflow entry (loadtest.ts) decides when a generation runs, is interrupted, or is carried over.
  */
-import { ActivityFailure, ApplicationFailure, isCancellation, log, setCurrentDetails } from '@temporalio/workflow';
-import { upsertSearchAttributes } from '@temporalio/workflow';
+import {
+  ActivityFailure,
+  ApplicationFailure,
+  isCancellation,
+  log,
+  setCurrentDetails,
+  upsertSearchAttributes,
+} from '@temporalio/workflow';
 import type { LoadTestEvent, RunnerFailure, StatusReport } from '../activities/types.js';
 import { LOADTEST_GONE } from '../activities/types.js';
 import { currentDetails, describeResults, describeTarget, expectedRunMs } from '../src/loadtest/describe.js';

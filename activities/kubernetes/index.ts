@@ -6,13 +6,21 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { hostname } from 'node:os';
 import type { EventClient, LoadTestClient, LoadTestObject, PodClient, ServiceClient } from '../../src/k8s/index.js';
-import { GENERATION_LABEL, LOADTEST_UID_LABEL, isNotFound, runnersOf } from '../../src/k8s/index.js';
+import {
+  GENERATION_LABEL,
+  isNotFound,
+  LOADTEST_UID_LABEL,
+  MANAGED_BY,
+  MANAGED_BY_LABEL,
+  runnersOf,
+} from '../../src/k8s/index.js';
 import type { LoadTestSpec } from '../../src/loadtest/spec.js';
 import { parseRunnerSummary, START_AT_ANNOTATION, type RunnerSummary } from '../../src/runner/contract.js';
 import { mergeSummaries } from '../../src/runner/merge.js';
 import {
   INVALID_SPEC,
   LOADTEST_GONE,
+  RUNNER_NAME_TAKEN,
   type LoadTestActivities,
   type LoadTestRef,
   type RunnerFailure,
@@ -89,8 +97,16 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
       await forEachLimited(manifests, concurrency, async (manifest) => {
         context.cancellationSignal.throwIfAborted();
         const result = await deps.pods.create(manifest);
-        const owner = result.pod.metadata?.labels?.[LOADTEST_UID_LABEL];
-        if (!result.created && owner !== loadTest.uid) {
+        const labels = result.pod.metadata?.labels ?? {};
+        if (!result.created && labels[MANAGED_BY_LABEL] !== MANAGED_BY) {
+          // Someone else's pod: never delete what this operator did not create.
+          throw ApplicationFailure.nonRetryable(
+            `pod ${manifest.metadata!.name} already exists in namespace ${loadTest.namespace} and is not a runner: ` +
+              'rename the LoadTest or delete that pod',
+            RUNNER_NAME_TAKEN,
+          );
+        }
+        if (!result.created && labels[LOADTEST_UID_LABEL] !== loadTest.uid) {
           // A pod of an earlier LoadTest of the same name is still terminating: remove it and try again.
           await deps.pods.delete(loadTest.namespace, manifest.metadata!.name!);
           throw new Error(

@@ -74,13 +74,13 @@ export function createLocalActivities(deps: LocalActivitiesDeps): LoadTestActivi
 
   return {
     async checkTarget({ spec }) {
-      const url = targetUrl(spec);
+      const url = localTargetUrl(spec);
       if (url === undefined) return { ok: false, reason: noUrlReason(spec) };
       return canConnect(url, connectTimeoutMs);
     },
 
     createRunners({ loadTest, generation, spec }) {
-      if (targetUrl(spec) === undefined) {
+      if (localTargetUrl(spec) === undefined) {
         throw ApplicationFailure.nonRetryable(noUrlReason(spec), INVALID_SPEC);
       }
       const flags = runnerArgs(runnerOptionsFromSpec(spec, loadTest.namespace)).slice(1); // without "runner"
@@ -165,7 +165,8 @@ function settle(processes: readonly RunnerProcess[]): Promise<RunnersCompleted> 
   });
 }
 
-function targetUrl(spec: LoadTestSpec): string | undefined {
+/** Local runners reach only an explicit URL: a Service name means nothing off the cluster. */
+function localTargetUrl(spec: LoadTestSpec): string | undefined {
   return spec.test.url;
 }
 

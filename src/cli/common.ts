@@ -62,7 +62,7 @@ export function addCommonOptions(command: Command): Command {
     });
 }
 
-/** Runs a command's action: its return value becomes the exit code; errors become one line (a stack with -v). */
+/** Runs a command's action: its return value becomes the exit code; errors become one line (then a stack with -v). */
 export function action<A extends unknown[]>(run: (...args: A) => Promise<number>): (...args: A) => Promise<void> {
   return async (...args: A) => {
     const flags = args.find((arg): arg is { verbose?: boolean } => typeof arg === 'object' && arg !== null);
@@ -70,10 +70,10 @@ export function action<A extends unknown[]>(run: (...args: A) => Promise<number>
       process.exitCode = await run(...args);
     } catch (error) {
       process.exitCode = error instanceof CliError ? error.exitCode : EXIT.failed;
-      if (flags?.verbose === true && error instanceof Error && !(error instanceof CliError)) {
-        process.stderr.write(`${error.stack ?? error.message}\n`);
-      } else {
-        process.stderr.write(`error: ${oneLine(error)}\n`);
+      process.stderr.write(`error: ${oneLine(error)}\n`);
+      // With -v, bad input too: the stack shows where the problem was found.
+      if (flags?.verbose === true && error instanceof Error && error.stack !== undefined) {
+        process.stderr.write(`${error.stack}\n`);
       }
     }
   };

@@ -32,9 +32,12 @@ export async function runInCluster(settings: ClusterRunSettings): Promise<number
     object = await kubernetes.apply(manifest);
   } catch (error) {
     const code = apiStatusCode(error);
-    const message = `cannot apply LoadTest ${manifest.namespace}/${manifest.name}: ${describeApiError(error)}`;
-    // 422/400: the API server (CRD schema, CEL rules) rejected the object, which is bad input.
-    throw code === 422 || code === 400 ? usageError(message) : unavailableError(message);
+    const reason = describeApiError(error);
+    const message = `cannot apply LoadTest ${manifest.namespace}/${manifest.name}: ${reason}`;
+    // Bad input: the API server (CRD schema, CEL rules) rejected the object (422/400), or its namespace does
+    // not exist. Anything else means the cluster could not be reached or could not take it.
+    const badInput = code === 422 || code === 400 || (code === 404 && /^namespaces ".*" not found$/.test(reason));
+    throw badInput ? usageError(message) : unavailableError(message);
   }
   const ref = { namespace: manifest.namespace, name: manifest.name, uid: object.metadata.uid };
   const generation = object.metadata.generation ?? 1;

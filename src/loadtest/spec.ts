@@ -20,59 +20,121 @@ const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 /** A status code ("200") or class ("2xx"). */
 const STATUS_MATCHER = /^[1-5]([0-9]{2}|xx)$/;
 
-export const testSpecSchema = z
-  .object({
-    method: z.enum(HTTP_METHODS, { message: `method must be one of ${HTTP_METHODS.join(', ')}` }).default('GET'),
-    serviceName: z
-      .string()
-      .max(63)
-      .regex(DNS_LABEL, 'serviceName must be a DNS label (lower-case letters, digits and "-")')
-      .optional(),
-    port: z.number().int().min(1).max(65535).default(80),
-    path: z.string().startsWith('/', 'path must start with "/"').default('/'),
-    url: z
-      .string()
-      .regex(/^https?:\/\/[^/\s]+(\/\S*)?$/, 'url must be an absolute http:// or https:// URL')
-      .optional(),
-    repeat: z.number().int().min(1, 'repeat must be at least 1').optional(),
-    duration: z.string().regex(DURATION_PATTERN, 'duration must look like "30s", "500ms" or "2m"').optional(),
-    connections: z.number().int().min(1).max(10000).optional(),
-    rate: z.number().positive().optional(),
-    headers: z.record(z.string(), z.string()).optional(),
-    body: z.string().optional(),
-    timeout: z.string().regex(DURATION_PATTERN, 'timeout must look like "10s" or "500ms"').optional(),
-    expectStatus: z.array(z.string().regex(STATUS_MATCHER, 'expectStatus entries look like "200" or "2xx"')).optional(),
-    pipelining: z.number().int().min(1).max(256).optional(),
-  })
-  .superRefine((test, ctx) => {
-    if ((test.serviceName === undefined) === (test.url === undefined)) {
-      ctx.addIssue({ code: 'custom', message: 'set exactly one of test.serviceName and test.url' });
-    }
-    if (test.repeat !== undefined && test.duration !== undefined) {
-      ctx.addIssue({ code: 'custom', message: 'set at most one of test.repeat and test.duration' });
-    }
-  });
+/** The object without its null fields; anything else as it is. */
+const withoutNullFields = (value: unknown): unknown =>
+  typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? Object.fromEntries(Object.entries(value).filter(([, field]) => field !== null))
+    : value;
 
-export const loadTestSpecSchema = z.object({
-  replicas: z
-    .number({ message: 'replicas must be a number between 1 and 1000' })
-    .int()
-    .min(1, 'replicas must be at least 1')
-    .max(1000, 'replicas must be at most 1000'),
-  test: testSpecSchema,
-  thresholds: z
-    .array(
-      z
-        .string()
-        .max(64, 'a threshold is at most 64 characters')
-        .superRefine((threshold, ctx) => {
-          const problem = thresholdProblem(threshold);
-          if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-        }),
+/**
+ * A misspelled field is rejected, not dropped: `kubectl apply` (strict field validation) answers the same, and a
+ * silently dropped `repaet` would run a different test than the one written.
+ */
+const unknownFieldMessage = (issue: { code?: string; keys?: string[] }): string | undefined =>
+  issue.code === 'unrecognized_keys'
+    ? `unknown field${issue.keys!.length > 1 ? 's' : ''} ${issue.keys!.map((key) => `"${key}"`).join(', ')}`
+    : undefined;
+
+export const testSpecSchema = z.preprocess(
+  // Kubernetes drops null fields (`repeat:` left empty in YAML) before defaulting: so does this schema.
+  (test) => withoutNullFields(test),
+  z
+    .strictObject(
+      {
+        method: z.enum(HTTP_METHODS, { message: `method must be one of ${HTTP_METHODS.join(', ')}` }).default('GET'),
+        serviceName: z
+          .string()
+          .max(63)
+          .regex(DNS_LABEL, 'serviceName must be a DNS label (lower-case letters, digits and "-")')
+          .optional(),
+        port: z
+          .number()
+          .int('port must be an integer')
+          .min(1, 'port must be greater than or equal to 1')
+          .max(65535, 'port must be less than or equal to 65535')
+          .default(80),
+        path: z
+          .string()
+          .max(2048, 'path must be at most 2048 characters')
+          .startsWith('/', 'path must start with "/"')
+          .default('/'),
+        url: z
+          .string()
+          .max(2048, 'url must be at most 2048 characters')
+          .regex(/^https?:\/\/[^/\s]+(\/\S*)?$/, 'url must be an absolute http:// or https:// URL')
+          .optional(),
+        repeat: z.number().int('repeat must be an integer').min(1, 'repeat must be at least 1').optional(),
+        duration: z
+          .string()
+          .max(32, 'duration must be at most 32 characters')
+          .regex(DURATION_PATTERN, 'duration must look like "30s", "500ms" or "2m"')
+          .optional(),
+        connections: z
+          .number()
+          .int('connections must be an integer')
+          .min(1, 'connections must be greater than or equal to 1')
+          .max(10000, 'connections must be less than or equal to 10000')
+          .optional(),
+        rate: z.number().positive('rate must be greater than 0 requests per second').optional(),
+        headers: z
+          .record(z.string(), z.string())
+          .refine((headers) => Object.keys(headers).length <= 64, 'headers must have at most 64 entries')
+          .optional(),
+        body: z.string().max(65536, 'body must be at most 65536 characters').optional(),
+        timeout: z
+          .string()
+          .max(32, 'timeout must be at most 32 characters')
+          .regex(DURATION_PATTERN, 'timeout must look like "10s" or "500ms"')
+          .optional(),
+        expectStatus: z
+          .array(z.string().regex(STATUS_MATCHER, 'expectStatus entries look like "200" or "2xx"'))
+          .max(64, 'expectStatus must have at most 64 entries')
+          .optional(),
+        pipelining: z
+          .number()
+          .int('pipelining must be an integer')
+          .min(1, 'pipelining must be greater than or equal to 1')
+          .max(256, 'pipelining must be less than or equal to 256')
+          .optional(),
+      },
+      { error: unknownFieldMessage },
     )
-    .max(32, 'at most 32 thresholds')
-    .optional(),
-});
+    .superRefine((test, ctx) => {
+      if ((test.serviceName === undefined) === (test.url === undefined)) {
+        ctx.addIssue({ code: 'custom', message: 'set exactly one of test.serviceName and test.url' });
+      }
+      if (test.repeat !== undefined && test.duration !== undefined) {
+        ctx.addIssue({ code: 'custom', message: 'set at most one of test.repeat and test.duration' });
+      }
+    }),
+);
+
+export const loadTestSpecSchema = z.preprocess(
+  (spec) => withoutNullFields(spec),
+  z.strictObject(
+    {
+      replicas: z
+        .number({ message: 'replicas must be a number between 1 and 1000' })
+        .int('replicas must be an integer')
+        .min(1, 'replicas must be at least 1')
+        .max(1000, 'replicas must be at most 1000'),
+      test: testSpecSchema,
+      thresholds: z
+        .array(
+          z
+            .string()
+            .max(64, 'a threshold is at most 64 characters')
+            .superRefine((threshold, ctx) => {
+              const problem = thresholdProblem(threshold);
+              if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+            }),
+        )
+        .max(32, 'at most 32 thresholds')
+        .optional(),
+    },
+    { error: unknownFieldMessage },
+  ),
+);
 
 export type TestSpec = z.infer<typeof testSpecSchema>;
 export type LoadTestSpec = z.infer<typeof loadTestSpecSchema>;

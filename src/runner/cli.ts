@@ -111,7 +111,19 @@ function optionsFromFlags(flags: RunnerFlags, io: RunnerIo): RunOptions {
   };
 }
 
+/**
+ * Checks before sending that the summary can be written: the file itself when it exists (a kubelet bind-mounts
+ * /dev/termination-log writable into a /dev the runner's user cannot write to), else its directory.
+ */
 async function checkWritable(file: string): Promise<void> {
+  try {
+    await access(file, constants.W_OK);
+    return;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+      throw new UsageError(`cannot write the summary file ${file}: it is read-only`);
+    }
+  }
   try {
     await access(dirname(file), constants.W_OK);
   } catch {

@@ -7,7 +7,8 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { DURATION_PATTERN } from '../../src/loadtest/duration.js';
-import { validateLoadTestSpec, type LoadTestResults } from '../../src/loadtest/spec.js';
+import { validateLoadTestSpec } from '../../src/loadtest/spec.js';
+import { sampleResults } from '../workflows/fake-backend.js';
 import { generatedThresholds } from './threshold-samples.js';
 import { celRule, evaluateThresholds, parseThreshold, THRESHOLD_RULES } from '../../src/loadtest/thresholds.js';
 import { fileURLToPath } from 'node:url';
@@ -31,20 +32,7 @@ interface CrdSpec {
   };
 }
 
-const results: LoadTestResults = {
-  requests: 10,
-  completed: 10,
-  errors: 0,
-  dropped: 0,
-  errorRate: 0,
-  rps: 100,
-  statusCodes: { '200': 10 },
-  errorsByKind: {},
-  bytesRead: 1,
-  latencyMs: { p50: 1, p90: 2, p95: 3, p99: 4, p999: 5, max: 6, mean: 1.5 },
-  startTime: '2026-01-01T00:00:00.000Z',
-  endTime: '2026-01-01T00:00:01.000Z',
-};
+const results = sampleResults();
 
 function schemaProblems(threshold: string): string[] {
   return validateLoadTestSpec({ replicas: 1, test: { url: 'http://target/' }, thresholds: [threshold] }).problems;

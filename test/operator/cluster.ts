@@ -3,19 +3,20 @@
  * operator's own processes (`loadtest-operator worker` and `watcher`), and a local HTTP server standing behind
  * a selector-less Service (the node agent forwards `<svc>.<ns>.svc:<port>` to its EndpointSlice address).
  */
-import { Client, Connection } from '@temporalio/client';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { exposeAsService } from '../support/target-server.js';
+import { requireTool } from '../support/tools.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
 const CLI = join(REPO, 'dist/src/cli.js');
-const KUBECTL = '/usr/bin/kubectl';
+const KUBECTL = requireTool('kubectl');
 export const ARTIFACTS = join(REPO, 'test/artifacts/operator');
 
 export class KubectlError extends Error {
@@ -132,12 +133,49 @@ export class Operator {
   }
 
   start(): void {
-    this.worker = this.spawn('worker');
+    this.startWorker();
     this.startWatcher();
+  }
+
+  startWorker(): void {
+    this.worker = this.spawn('worker');
+  }
+
+  /** Stops the worker (SIGTERM: its running activities get the grace time, then are cancelled). */
+  async stopWorker(): Promise<void> {
+    await stopProcess(this.worker);
+    this.worker = undefined;
   }
 
   startWatcher(): void {
     this.watcher = this.spawn('watcher');
+  }
+
+  /**
+   * Starts the watcher and resolves once its `/readyz` answers 200: it has listed every LoadTest, queued their
+   * reconciliation and queued a delete check for every running workflow whose LoadTest was not listed. (The
+   * calls it queued may still be in flight.) Rejects if the watcher exits first.
+   */
+  async startWatcherReady(timeoutMs = 60_000): Promise<void> {
+    const port = await freePort();
+    const watcher = this.spawn('watcher', { HEALTH_PORT: String(port) });
+    this.watcher = watcher;
+    await eventually(
+      async () => {
+        if (watcher.exitCode !== null || watcher.signalCode !== null) {
+          throw new Error(
+            `the watcher exited (${watcher.exitCode ?? watcher.signalCode}) before it was ready: see ${this.logFile('watcher')}`,
+          );
+        }
+        const status = await fetch(`http://127.0.0.1:${port}/readyz`).then(
+          (response) => response.status,
+          () => undefined,
+        );
+        return status === 200 ? true : undefined;
+      },
+      timeoutMs,
+      'watcher /readyz',
+    );
   }
 
   async stopWatcher(): Promise<void> {
@@ -145,12 +183,22 @@ export class Operator {
     this.watcher = undefined;
   }
 
+  /** Starts whichever of the two processes a test stopped (so one failing test leaves the next a whole operator). */
+  ensureStarted(): void {
+    if (this.worker === undefined) this.startWorker();
+    if (this.watcher === undefined) this.startWatcher();
+  }
+
   async stop(): Promise<void> {
     await Promise.all([stopProcess(this.watcher), stopProcess(this.worker)]);
   }
 
-  private spawn(command: 'worker' | 'watcher'): ChildProcess {
-    const log = createWriteStream(join(ARTIFACTS, `${this.label}-${command}.log`), { flags: 'a' });
+  private logFile(command: 'worker' | 'watcher'): string {
+    return join(ARTIFACTS, `${this.label}-${command}.log`);
+  }
+
+  private spawn(command: 'worker' | 'watcher', env: Record<string, string> = {}): ChildProcess {
+    const log = createWriteStream(this.logFile(command), { flags: 'a' });
     const child = spawn(process.execPath, [CLI, command], {
       env: {
         ...process.env,
@@ -158,6 +206,7 @@ export class Operator {
         RUNNER_IMAGE: 'loadtest-operator:dev',
         HEALTH_PORT: '0',
         ...this.env,
+        ...env,
       },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
@@ -174,6 +223,24 @@ async function stopProcess(child: ChildProcess | undefined): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   await exited;
   clearTimeout(timer);
+}
+
+/** A TCP port nothing listens on right now (for a process's health endpoint). */
+async function freePort(): Promise<number> {
+  const server = createTcpServer();
+  await new Promise<void>((resolve) => server.listen(0, resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise((resolve) => server.close(resolve));
+  return port;
+}
+
+/** Names of the signals in a workflow's history, in order: what reached the workflow, whoever runs it. */
+export async function signalNames(handle: WorkflowHandle): Promise<string[]> {
+  const history = await handle.fetchHistory();
+  return (history.events ?? []).flatMap((event) => {
+    const name = event.workflowExecutionSignaledEventAttributes?.signalName;
+    return name === undefined || name === null ? [] : [name];
+  });
 }
 
 /** A Temporal client for the test bed's server (to check workflows the operator ran). */

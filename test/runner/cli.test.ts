@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { execFile, spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -16,6 +16,7 @@ import {
   type RunnerSummary,
 } from '../../src/runner/contract.js';
 import { closedPort } from '../support/raw-server.js';
+import { requireTool } from '../support/tools.js';
 
 const CLI = fileURLToPath(new URL('../../src/cli.js', import.meta.url));
 
@@ -106,6 +107,32 @@ describe('runner command', () => {
     }
   });
 
+  it('writes its summary into a writable file in a directory its user cannot write, as a kubelet mounts /dev/termination-log', async () => {
+    // Root may write anywhere: run as uid 1000, as the image does.
+    const dir = await mkdtemp(join(tmpdir(), 'runner-termination-'));
+    const log = join(dir, 'termination-log');
+    await writeFile(log, '', { mode: 0o666 });
+    await chmod(log, 0o666);
+    await chmod(dir, 0o555);
+    try {
+      const port = await closedPort();
+      const args = ['--url', `http://127.0.0.1:${port}/`, '--requests', '1', '--summary-file', log];
+      const setpriv = requireTool('setpriv');
+      const result = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        execFile(
+          setpriv,
+          ['--reuid=1000', '--regid=1000', '--clear-groups', process.execPath, CLI, 'runner', ...args],
+          (error, _stdout, stderr) => resolve({ code: error === null ? 0 : (error.code as number), stderr }),
+        );
+      });
+      assert.equal(result.code, 1, result.stderr);
+      const summary = JSON.parse(await readFile(log, 'utf8')) as { sent: number; errors: Record<string, number> };
+      assert.deepEqual([summary.sent, summary.errors], [1, { refused: 1 }]);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   it('prints JSON results, writes the summary file and exits with 0 when all requests succeed', async () => {
     const summaryFile = join(directory, 'summary.json');
     const { code, stdout } = await runCli([
@@ -175,18 +202,53 @@ describe('runner command', () => {
     assert.equal(summary.pipelining, 2);
   });
 
-  it('prints progress snapshots as JSON lines on stderr while sending', async () => {
-    const errors: string[] = [];
-    const code = await runRunnerCommand(['--url', url, '--duration', '400ms', '--progress-interval', '100'], {
-      stdout: () => undefined,
-      stderr: (text) => errors.push(text),
-    });
+  it('prints progress snapshots as JSON lines on stderr while sending, at most one per interval', async () => {
+    const intervalMs = 50;
+    // Ends the run once it has reported real progress; a runner that never does ends after 30 s and fails below.
+    const abort = new AbortController();
+    const streams: Array<'stdout' | 'stderr'> = [];
+    const snapshots: RunnerProgress[] = [];
+    let stdout = '';
+    const startedAt = Date.now();
+    const code = await runRunnerCommand(
+      ['--url', url, '--duration', '30s', '--progress-interval', String(intervalMs), '--output', 'json'],
+      {
+        stdout: (text) => {
+          streams.push('stdout');
+          stdout += text;
+        },
+        stderr: (text) => {
+          streams.push('stderr');
+          const { progress } = JSON.parse(text) as { progress: RunnerProgress };
+          snapshots.push(progress);
+          if (snapshots.length >= 3 && progress.completed > 0) abort.abort();
+        },
+        signal: abort.signal,
+      },
+    );
+    const endedAt = Date.now();
     assert.equal(code, 0);
-    const snapshots = errors.map((line) => (JSON.parse(line) as { progress: RunnerProgress }).progress);
-    assert.ok(snapshots.length >= 3, `${snapshots.length} snapshots`);
+    assert.ok(abort.signal.aborted, `the run ended by itself after ${snapshots.length} snapshots`);
+    // While sending: every snapshot comes before the results on stdout.
+    assert.equal(streams.lastIndexOf('stderr'), snapshots.length - 1);
+    assert.deepEqual(streams.slice(snapshots.length), ['stdout']);
+    // At most one per interval: the n-th comes n intervals after the reporter started, inside the run.
+    const elapsedMs = endedAt - startedAt;
+    assert.ok(snapshots.length <= elapsedMs / intervalMs + 1, `${snapshots.length} snapshots in ${elapsedMs} ms`);
+    let previous = { at: startedAt, sent: 0, completed: 0 };
+    for (const snapshot of snapshots) {
+      assert.ok(snapshot.at >= previous.at && snapshot.at <= endedAt, `snapshot at ${snapshot.at} is in order`);
+      assert.ok(snapshot.sent >= previous.sent && snapshot.completed >= previous.completed, 'counts only grow');
+      assert.ok(snapshot.sent >= snapshot.completed, `sent ${snapshot.sent}, completed ${snapshot.completed}`);
+      assert.equal(snapshot.failed, 0);
+      // rps counts the completions since the previous snapshot.
+      assert.equal(snapshot.rps > 0, snapshot.completed > previous.completed, `rps ${snapshot.rps}`);
+      previous = snapshot;
+    }
     const last = snapshots.at(-1)!;
-    assert.ok(last.completed > 0 && last.sent >= last.completed && last.rps > 0 && last.p99Ms > 0);
-    assert.equal(last.failed, 0);
+    assert.ok(last.p99Ms > 0, 'p99 of the requests completed so far');
+    const { results } = JSON.parse(stdout) as { results: { completed: number } };
+    assert.ok(results.completed >= last.completed, 'the results include every request the snapshots counted');
   });
 
   it('ends early on SIGTERM (pod deletion) and still writes the summary', async () => {
@@ -203,7 +265,7 @@ describe('runner command', () => {
     assert.equal(code, 0);
     const summary = JSON.parse(await readFile(summaryFile, 'utf8')) as RunnerSummary;
     assert.ok(summary.completed > 0);
-    assert.ok(summary.end - summary.start < 60_000);
+    assert.ok(summary.end - summary.start < 10 * 60_000, 'it ended before its 10 minutes were up');
   });
 
   it('registers itself on a program as the runner subcommand', () => {

@@ -2,15 +2,15 @@
 import assert from 'node:assert/strict';
 import { runRunner } from '../../src/runner/run.js';
 import type { RunOptions } from '../../src/runner/plan.js';
-import { nginxAvailable, startNginx, type NginxServer } from '../support/nginx.js';
+import { startNginx, type NginxServer } from '../support/nginx.js';
 
 const LARGE_FILE_BYTES = 3 * 1024 * 1024 + 17;
 
 describe('runner fast path against nginx', function () {
   let nginx: NginxServer;
 
-  before(async function () {
-    if (!nginxAvailable()) this.skip();
+  // Without nginx this fails, naming the script that installs it: a missing server is not a pass.
+  before(async () => {
     nginx = await startNginx({
       keepaliveRequests: 7,
       http: 'types { text/plain txt; } gzip on; gzip_min_length 0; gzip_types text/plain;',

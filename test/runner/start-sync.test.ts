@@ -53,9 +53,36 @@ describe('start synchronisation', () => {
     assert.match(notes[0]!, /no loadtest\.example\.org\/start-at .* starting now/);
   });
 
-  it('stops waiting when aborted', async () => {
+  // Far enough ahead that reaching it means the abort was ignored, well within the test's timeout.
+  const FAR_AHEAD_MS = 20_000;
+
+  it('stops waiting for --start-at when aborted, long before the start time', async () => {
     const abort = new AbortController();
-    setTimeout(() => abort.abort(), 50);
-    await waitForStart({ startAtMs: Date.now() + 60_000, signal: abort.signal, log });
+    const startAt = Date.now() + FAR_AHEAD_MS;
+    const waiting = waitForStart({ startAtMs: startAt, signal: abort.signal, log });
+    abort.abort();
+    await waiting;
+    assert.ok(Date.now() < startAt, 'returned before the start time, so the abort ended the wait');
+  });
+
+  it('does not wait at all when the signal is already aborted', async () => {
+    const startAt = Date.now() + FAR_AHEAD_MS;
+    await waitForStart({ startAtMs: startAt, signal: AbortSignal.abort(), log });
+    assert.ok(Date.now() < startAt, 'returned before the start time');
+  });
+
+  it('stops waiting for the annotation when aborted, without claiming the wait limit passed', async () => {
+    const abort = new AbortController();
+    const startedAt = Date.now();
+    const waiting = waitForStart({
+      startAtFile: join(directory, 'never-written'),
+      waitLimitMs: FAR_AHEAD_MS,
+      signal: abort.signal,
+      log,
+    });
+    abort.abort();
+    await waiting;
+    assert.ok(Date.now() < startedAt + FAR_AHEAD_MS, 'returned before the wait limit');
+    assert.deepEqual(notes, [], 'no "starting now" note: the run was cancelled, not timed out');
   });
 });

@@ -1,6 +1,7 @@
 /** Drives the test bed the way a user does: through kubectl, with the test bed's KUBECONFIG. */
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
+import { requireTool } from './tools.js';
 
 const run = promisify(execFile);
 
@@ -14,7 +15,7 @@ export interface KubectlResult {
 export function kubectl(args: string[], options: { input?: string; token?: string } = {}): Promise<KubectlResult> {
   const fullArgs = options.token === undefined ? args : [`--token=${options.token}`, ...args];
   return new Promise((resolve, reject) => {
-    const child = spawn('kubectl', fullArgs, { env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(requireTool('kubectl'), fullArgs, { env: process.env, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));

@@ -3,13 +3,11 @@
  * with a generated configuration in a temporary directory, listening on a free 127.0.0.1 port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-
-export const NGINX_BINARY = '/usr/sbin/nginx';
+import { requireTool } from './tools.js';
 
 export interface NginxOptions {
   /** Directives inside the server block, e.g. locations. `location = / { return 200 "ok"; }` when unset. */
@@ -29,10 +27,6 @@ export interface NginxServer {
   /** http://127.0.0.1:port */
   origin: string;
   stop(): Promise<void>;
-}
-
-export function nginxAvailable(): boolean {
-  return existsSync(NGINX_BINARY);
 }
 
 async function freePort(): Promise<number> {
@@ -100,7 +94,7 @@ async function waitUntilListening(port: number, child: ChildProcess, errorLog: s
   }
 }
 
-async function startOnce(options: NginxOptions): Promise<NginxServer> {
+async function startOnce(nginx: string, options: NginxOptions): Promise<NginxServer> {
   const directory = await mkdtemp(join(tmpdir(), 'loadtest-nginx-'));
   // nginx workers run as an unprivileged user when started as root: they must be able to read the root.
   await chmod(directory, 0o755);
@@ -116,8 +110,8 @@ async function startOnce(options: NginxOptions): Promise<NginxServer> {
   const nginxArgs = ['-p', directory, '-e', join(directory, 'error.log'), '-c', configFile];
   const child =
     options.cpu === undefined
-      ? spawn(NGINX_BINARY, nginxArgs, { stdio: 'ignore' })
-      : spawn('taskset', ['-c', String(options.cpu), NGINX_BINARY, ...nginxArgs], { stdio: 'ignore' });
+      ? spawn(nginx, nginxArgs, { stdio: 'ignore' })
+      : spawn(requireTool('taskset'), ['-c', String(options.cpu), nginx, ...nginxArgs], { stdio: 'ignore' });
   const stop = async (): Promise<void> => {
     if (child.exitCode === null && child.signalCode === null) {
       const exited = new Promise((resolve) => child.once('exit', resolve));
@@ -137,11 +131,15 @@ async function startOnce(options: NginxOptions): Promise<NginxServer> {
   return { port, origin: `http://127.0.0.1:${port}`, stop };
 }
 
-/** Starts nginx; retries with another port if the free one was taken in the meantime. */
+/**
+ * Starts nginx; retries with another port if the free one was taken in the meantime. Throws a
+ * MissingToolError naming the set-up script when nginx is not installed.
+ */
 export async function startNginx(options: NginxOptions = {}): Promise<NginxServer> {
+  const nginx = requireTool('nginx');
   for (let attempt = 1; ; attempt++) {
     try {
-      return await startOnce(options);
+      return await startOnce(nginx, options);
     } catch (error) {
       if (attempt >= 3 || !String(error).includes('in use')) throw error;
     }

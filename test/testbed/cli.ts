@@ -4,7 +4,7 @@
  */
 import { requestRestart } from './control.js';
 import { defaultStateDir, readTestbedEnv, isAlive } from './state.js';
-import { testbedDown, testbedLeftovers, testbedProcesses, testbedUp } from './lifecycle.js';
+import { TestbedReuseError, testbedDown, testbedLeftovers, testbedProcesses, testbedUp } from './lifecycle.js';
 
 const command = process.argv[2] ?? 'status';
 const stateDir = defaultStateDir();
@@ -21,7 +21,8 @@ switch (command) {
     const started = Date.now();
     console.error(`starting the test bed in ${stateDir} (first run builds kube-apiserver: 5–25 min)...`);
     const env = await testbedUp(stateDir).catch((error: Error) => {
-      console.error(`test bed failed to start: ${error.message}`);
+      // A running test bed that cannot be reused says so itself, with what to do.
+      console.error(error instanceof TestbedReuseError ? error.message : `test bed failed to start: ${error.message}`);
       process.exit(1);
     });
     console.error(`test bed up in ${((Date.now() - started) / 1000).toFixed(1)} s`);

@@ -1,27 +1,46 @@
-/** Bringing the test bed up and down from another process (the CLI and mocha's global setup). */
+/**
+ * Bringing the test bed up and down from another process (the CLI and mocha's global setup), deciding whether
+ * a running one may be reused, and finding the processes of a test bed or of a test run.
+ */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { mkdir, open, rm } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:https';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Connection } from '@temporalio/client';
 import { waitFor } from '../../src/util/process.js';
 import { clearCrashedTestbed, hostLeftovers } from './host-state.js';
 import {
   envFile,
   errorFile,
+  fingerprintDifferences,
+  fingerprintFile,
   isAlive,
+  readFingerprint,
   readTestbedEnv,
   supervisorLog,
   TESTBED_MARKER,
+  testbedFingerprint,
   type TestbedEnv,
 } from './state.js';
 
 /** Cold builds of kube-apiserver take 10–25 minutes on 2 cores; a warm start takes seconds. */
 const UP_TIMEOUT_MS = 40 * 60_000;
 
+/** How long a health probe of a running test bed may take before it counts as not answering. */
+const PROBE_TIMEOUT_MS = 5000;
+
+/**
+ * Brings the test bed up, or returns the running one after checkReusable() accepted it (it throws a
+ * TestbedReuseError otherwise).
+ */
 export async function testbedUp(stateDir: string, options: { parentPid?: number } = {}): Promise<TestbedEnv> {
   const running = readTestbedEnv(stateDir);
-  if (running !== undefined && isAlive(Number(running.TESTBED_PID))) return running;
+  if (running !== undefined && isAlive(Number(running.TESTBED_PID))) {
+    await checkReusable(stateDir, running);
+    return running;
+  }
   await mkdir(stateDir, { recursive: true });
   // Left by a supervisor that was killed: it must not pass for the new one's.
   await rm(envFile(stateDir), { force: true });
@@ -56,6 +75,72 @@ export async function testbedUp(stateDir: string, options: { parentPid?: number 
 }
 
 export class TestbedStartError extends Error {}
+
+/** A running test bed that is not what this clone would start, or does not answer. */
+export class TestbedReuseError extends Error {}
+
+/**
+ * Accepts a running test bed only if it runs what this clone would start (its recorded fingerprint: the test
+ * bed's code and the kube-apiserver, etcd and Temporal CLI versions) and answers: the apiserver's /readyz with
+ * the admin kubeconfig, and Temporal's health check at its address. Throws a TestbedReuseError saying why and
+ * how to replace it otherwise.
+ */
+export async function checkReusable(stateDir: string, env: TestbedEnv): Promise<void> {
+  const refuse = (reason: string) =>
+    new TestbedReuseError(
+      `the test bed running in ${stateDir} (supervisor pid ${env.TESTBED_PID}) cannot be reused: ${reason}. ` +
+        'Stop it with `npm run testbed -- down` and run again (a new one is started).',
+    );
+  const recorded = readFingerprint(stateDir);
+  if (recorded === undefined) throw refuse(`it recorded no ${fingerprintFile(stateDir)} (an older test bed)`);
+  const differences = fingerprintDifferences(recorded, testbedFingerprint());
+  if (differences.length > 0) throw refuse(`it differs from this clone's (${differences.join('; ')})`);
+  const apiserver = await apiserverReadyz(env.KUBECONFIG).catch((error: Error) => error.message);
+  if (apiserver !== 'ok') throw refuse(`kube-apiserver is not ready with the admin kubeconfig: ${apiserver}`);
+  const temporal = await temporalHealth(env.TEMPORAL_ADDRESS).catch((error: Error) => error.message);
+  if (temporal !== 'SERVING') throw refuse(`Temporal at ${env.TEMPORAL_ADDRESS} does not answer: ${temporal}`);
+}
+
+/** GET /readyz with the kubeconfig's server, CA and token: 'ok', or what went wrong. */
+async function apiserverReadyz(kubeconfigFile: string): Promise<string> {
+  const kubeconfig = JSON.parse(await readFile(kubeconfigFile, 'utf8')) as {
+    clusters: Array<{ cluster: { server: string; 'certificate-authority-data': string } }>;
+    users: Array<{ user: { token: string } }>;
+  };
+  const { server, 'certificate-authority-data': ca } = kubeconfig.clusters[0]!.cluster;
+  const url = `${server}/readyz`;
+  return new Promise((resolve, reject) => {
+    const options = {
+      ca: Buffer.from(ca, 'base64'),
+      headers: { authorization: `Bearer ${kubeconfig.users[0]!.user.token}` },
+      timeout: PROBE_TIMEOUT_MS,
+    };
+    const req = request(url, options, (response) => {
+      let body = '';
+      response.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      response.on('end', () =>
+        resolve(response.statusCode === 200 ? body.trim() : `${url} answered ${response.statusCode} ${body.trim()}`),
+      );
+    });
+    req.on('error', (error) => reject(new Error(`${url}: ${error.message}`)));
+    req.on('timeout', () => req.destroy(new Error(`no answer within ${PROBE_TIMEOUT_MS} ms`)));
+    req.end();
+  });
+}
+
+/** The gRPC health check of Temporal's frontend: 'SERVING', or its status. */
+async function temporalHealth(address: string): Promise<string> {
+  const connection = await Connection.connect({ address, connectTimeout: PROBE_TIMEOUT_MS });
+  try {
+    const { status } = await connection.withDeadline(Date.now() + PROBE_TIMEOUT_MS, () =>
+      connection.healthService.check({}),
+    );
+    // grpc.health.v1.HealthCheckResponse.ServingStatus.SERVING
+    return Number(status) === 1 ? 'SERVING' : `health status ${status}`;
+  } finally {
+    await connection.close();
+  }
+}
 
 /**
  * Stops the test bed's supervisor, which stops everything it started and restores the machine. After a
@@ -93,21 +178,36 @@ export function testbedLeftovers(stateDir: string): string[] {
   ];
 }
 
-/** Every live process whose command line names this test bed's state folder (its components and pods). */
-export function testbedProcesses(stateDir: string): Array<{ pid: number; command: string }> {
-  const found: Array<{ pid: number; command: string }> = [];
+/** A live process; `started` (clock ticks after boot) tells it from a later process with the same pid. */
+export interface LiveProcess {
+  pid: number;
+  started: number;
+  command: string;
+}
+
+/** Every live process but this one for which `matches(command line, environment variables)` holds. */
+export function findProcesses(matches: (command: string, environment: string[]) => boolean): LiveProcess[] {
+  const found: LiveProcess[] = [];
   for (const entry of readdirSync('/proc')) {
     if (!/^\d+$/.test(entry) || Number(entry) === process.pid) continue;
     try {
-      const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ');
-      // Pod processes are recognised by the marker the node agent puts in their environment.
-      const environment = readFileSync(`/proc/${entry}/environ`, 'utf8');
-      if (command.includes(stateDir) || environment.includes(`${TESTBED_MARKER}=${stateDir}`)) {
-        found.push({ pid: Number(entry), command });
-      }
+      const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
+      const environment = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
+      // Field 22 of stat, counted after the command name, which may itself contain spaces.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const started = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
+      if (matches(command, environment)) found.push({ pid: Number(entry), started, command });
     } catch {
       // Exited while we looked.
     }
   }
   return found;
+}
+
+/** Every live process whose command line names this test bed's state folder (its components and pods). */
+export function testbedProcesses(stateDir: string): LiveProcess[] {
+  // Pod processes are recognised by the marker the node agent puts in their environment.
+  return findProcesses(
+    (command, environment) => command.includes(stateDir) || environment.includes(`${TESTBED_MARKER}=${stateDir}`),
+  );
 }

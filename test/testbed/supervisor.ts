@@ -11,9 +11,11 @@
  *
  * Usage: node supervisor.js --state-dir DIR [--parent-pid PID]
  */
+import { execFile } from 'node:child_process';
 import { appendFileSync } from 'node:fs';
 import { mkdir, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { promisify } from 'node:util';
 import { ensureTemporalCli, startDevServer } from '../../src/temporal/dev-server.js';
 import { freePort } from '../../src/util/process.js';
 import { ensureTestbedBinaries, startControlPlane } from './control-plane.js';
@@ -22,7 +24,17 @@ import { clearCrashedTestbed, otherSupervisor } from './host-state.js';
 import { Component, ManagedProcess } from './managed-process.js';
 import { NodeAgent } from './node-agent.js';
 import { CONTAINERD_ROOT, RealNode } from './real-node.js';
-import { envFile, errorFile, REPO_ROOT, supervisorLog, isAlive, type TestbedEnv } from './state.js';
+import {
+  envFile,
+  errorFile,
+  fingerprintFile,
+  REPO_ROOT,
+  supervisorLog,
+  isAlive,
+  testbedCodeHash,
+  type TestbedEnv,
+  type TestbedFingerprint,
+} from './state.js';
 
 const argv = process.argv.slice(2);
 const option = (name: string) => {
@@ -74,6 +86,14 @@ function stopAll(reason: string): Promise<void> {
   return stopping;
 }
 
+/** The version a binary reports for `--version`, picked out of its output by `pattern`. */
+async function reportedVersion(binary: string, pattern: RegExp): Promise<string> {
+  const { stdout } = await promisify(execFile)(binary, ['--version']);
+  const version = pattern.exec(stdout)?.[1];
+  if (version === undefined) throw new Error(`${binary} --version printed no version: ${stdout.trim()}`);
+  return version;
+}
+
 /** A component that dies takes the test bed down with it, loudly, rather than leaving half a cluster. */
 function onUnexpectedExit(_component: Component, description: string): void {
   if (stopping !== undefined) return;
@@ -109,6 +129,8 @@ async function main(): Promise<void> {
   }
   await mkdir(join(stateDir, 'logs'), { recursive: true });
   log(`starting in ${stateDir} (pid ${process.pid})`);
+  // Hashed before the long build, so that it describes the code this process loaded.
+  const code = testbedCodeHash();
   if (parentPid !== undefined) {
     // The test run that started us died without tearing down: go down with it.
     setInterval(() => {
@@ -171,6 +193,14 @@ async function main(): Promise<void> {
     },
   });
   const server = temporal.process.server;
+  // What this test bed runs, so that a later test run reuses it only if it would start the same.
+  const fingerprint: TestbedFingerprint = {
+    code,
+    kubernetes: await reportedVersion(binaries.kubeApiserver, /^Kubernetes (v\S+)/m),
+    etcd: await reportedVersion(binaries.etcd, /^etcd Version: (\S+)/m),
+    temporalCli: await reportedVersion(temporalCli, /^temporal version (\S+)/m),
+  };
+  await writeFile(fingerprintFile(stateDir), JSON.stringify(fingerprint, null, 2));
   const env: TestbedEnv = {
     KUBECONFIG: controlPlane.kubeconfig,
     TEMPORAL_ADDRESS: server.address,

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { requireTestbedEnv } from '../testbed/state.js';
+import { requireTool } from '../support/tools.js';
 import {
   apply,
   CountingServer,
@@ -20,7 +21,7 @@ import {
   waitForJsonPath,
 } from '../operator/cluster.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM = requireTool('chromium');
 const SCREENSHOTS = join(REPO, 'test/artifacts/ui');
 /** Flags for a root sandbox with no network beyond loopback (see the machine notes). */
 const CHROMIUM_ARGS = [

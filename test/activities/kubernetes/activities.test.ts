@@ -4,7 +4,7 @@ import { DefaultLogger } from '@temporalio/worker';
 import { strict as assert } from 'node:assert';
 import { createKubernetesActivities } from '../../../activities/kubernetes/index.js';
 import { runnerPodManifest } from '../../../activities/kubernetes/runner-pods.js';
-import { LOADTEST_GONE, type LoadTestActivities } from '../../../activities/types.js';
+import { LOADTEST_GONE, RUNNER_NAME_TAKEN, type LoadTestActivities } from '../../../activities/types.js';
 import { START_AT_ANNOTATION } from '../../../src/runner/contract.js';
 import { sampleSpec } from '../../workflows/fake-backend.js';
 import { FakeEvents, FakeLoadTests, FakePodCache, FakePods, FakeServices, runnerSummary, withPhase } from './fakes.js';
@@ -89,6 +89,22 @@ describe('Kubernetes activities', () => {
       assert.deepEqual(first, ['example-g1-0', 'example-g1-1', 'example-g1-2']);
       assert.deepEqual(again, first);
       assert.equal(pods.pods.size, 3);
+    });
+
+    it('never deletes a same-named pod that is not a runner, and fails for good saying so', async () => {
+      const input = { loadTest, generation: 1, spec: sampleSpec({ replicas: 1 }) };
+      await pods.create({ metadata: { name: 'example-g1-0', namespace: 'default', labels: { app: 'mine' } } });
+
+      await assert.rejects(
+        run(activities.createRunners, input),
+        (error: unknown) =>
+          error instanceof ApplicationFailure &&
+          error.type === RUNNER_NAME_TAKEN &&
+          error.nonRetryable &&
+          /pod example-g1-0 already exists in namespace default and is not a runner/.test(error.message),
+      );
+      assert.equal(pods.pods.get('example-g1-0')?.metadata?.labels?.app, 'mine');
+      assert.ok(!pods.calls.some((call) => call.startsWith('delete')), pods.calls.join());
     });
 
     it('removes a same-named pod left by an earlier LoadTest and asks to be retried', async () => {

@@ -1,0 +1,86 @@
+/**
+ * How closely runner pods start together with today's mechanism (the operator patches a start-time annotation
+ * once every runner runs; each runner reads it from its downward API annotations file).
+ *
+ *   npm run bench:start-skew [-- --replicas 10 --rounds 3]
+ *
+ * On the test bed (started here when it is not up), the operator runs a LoadTest of N replicas × 20 requests
+ * against a counting server; every runner's summary (its termination message) says when it sent its first
+ * request. Printed per round: the skew (latest first send − earliest), and how late the earliest and latest
+ * runner began after the start time the operator set.
+ */
+import { parseArgs } from 'node:util';
+import {
+  apply,
+  CountingServer,
+  createNamespace,
+  ensureCrd,
+  getJson,
+  kubectl,
+  loadTestManifest,
+  Operator,
+  waitForJsonPath,
+} from '../test/operator/cluster.js';
+import { defaultStateDir, isAlive, readTestbedEnv } from '../test/testbed/state.js';
+import { testbedDown, testbedUp } from '../test/testbed/lifecycle.js';
+import { parseRunnerSummary, START_AT_ANNOTATION } from '../src/runner/contract.js';
+
+const { values } = parseArgs({
+  options: { replicas: { type: 'string', default: '10' }, rounds: { type: 'string', default: '3' } },
+});
+const replicas = Number(values.replicas);
+const rounds = Number(values.rounds);
+
+interface PodList {
+  items: Array<{
+    metadata: { name: string; annotations?: Record<string, string> };
+    status?: { containerStatuses?: Array<{ containerID?: string; state?: { terminated?: { message?: string } } }> };
+  }>;
+}
+
+const stateDir = defaultStateDir();
+const running = readTestbedEnv(stateDir);
+const startedHere = running === undefined || !isAlive(Number(running.TESTBED_PID));
+const env = await testbedUp(stateDir, { parentPid: process.pid });
+Object.assign(process.env, env);
+const namespace = `skew-${Date.now().toString(36)}`;
+const operator = new Operator('bench-start-skew');
+const target = new CountingServer();
+try {
+  await ensureCrd();
+  await createNamespace(namespace);
+  await target.expose(namespace, 'target');
+  operator.start();
+  console.log(`start skew of ${replicas} runner pods (${rounds} rounds)`);
+  console.log('round  skew ms  first late ms  last late ms  node');
+  for (let round = 1; round <= rounds; round++) {
+    const name = `skew-${round}`;
+    await apply(
+      loadTestManifest(namespace, name, { replicas, test: { serviceName: 'target', repeat: 20, connections: 1 } }),
+    );
+    await waitForJsonPath(`ld/${name}`, namespace, '{.status.state}', 'finished', 300);
+    const pods = await getJson<PodList>(['get', 'pods', '-n', namespace, '-l', `loadtest.example.org/name=${name}`]);
+    const starts: number[] = [];
+    let startAt = 0;
+    let runtime = '';
+    for (const pod of pods.items) {
+      startAt = Number(pod.metadata.annotations?.[START_AT_ANNOTATION] ?? 0);
+      const status = pod.status?.containerStatuses?.[0];
+      runtime = status?.containerID?.split('://')[0] ?? 'process';
+      const summary = parseRunnerSummary(status?.state?.terminated?.message ?? '');
+      if (summary === undefined) throw new Error(`pod ${pod.metadata.name} left no summary`);
+      starts.push(summary.start);
+    }
+    const first = Math.min(...starts);
+    const last = Math.max(...starts);
+    console.log(
+      `${String(round).padStart(5)}  ${String(last - first).padStart(7)}  ${String(first - startAt).padStart(13)}  ${String(last - startAt).padStart(12)}  ${runtime} (${starts.length} pods)`,
+    );
+    await kubectl(['delete', 'ld', name, '-n', namespace, '--wait=true']);
+  }
+} finally {
+  await operator.stop();
+  await target.close();
+  await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
+  if (startedHere) await testbedDown(stateDir);
+}

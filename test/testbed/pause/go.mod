@@ -1,0 +1,3 @@
+module loadtest-operator/testbed/pause
+
+go 1.22
