@@ -182,7 +182,11 @@ export function testbedLeftovers(stateDir: string): string[] {
 export interface LiveProcess {
   pid: number;
   started: number;
+  /** The parent's pid. */
+  parent: number;
   command: string;
+  /** A pod's process on the process node (it carries TESTBED_MARKER in its environment), not a component. */
+  pod: boolean;
 }
 
 /** Every live process but this one for which `matches(command line, environment variables)` holds. */
@@ -193,10 +197,13 @@ export function findProcesses(matches: (command: string, environment: string[]) 
     try {
       const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
       const environment = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
-      // Field 22 of stat, counted after the command name, which may itself contain spaces.
+      // Fields 4 (parent) and 22 (start time) of stat, counted after the command name, which may contain spaces.
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const started = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-      if (matches(command, environment)) found.push({ pid: Number(entry), started, command });
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const pod = environment.some((variable) => variable.startsWith(`${TESTBED_MARKER}=`));
+      if (matches(command, environment)) {
+        found.push({ pid: Number(entry), started: Number(fields[19]), parent: Number(fields[1]), command, pod });
+      }
     } catch {
       // Exited while we looked.
     }
@@ -210,4 +217,26 @@ export function testbedProcesses(stateDir: string): LiveProcess[] {
   return findProcesses(
     (command, environment) => command.includes(stateDir) || environment.includes(`${TESTBED_MARKER}=${stateDir}`),
   );
+}
+
+/**
+ * The test bed's own components in `stateDir`: its supervisor and every process under it but the process node's
+ * pods (etcd, kube-apiserver, kubelet, containerd, Temporal, the machine lock's helper...). Containers of the
+ * real node are not among them: their shims leave the supervisor's tree.
+ */
+export function testbedComponents(stateDir: string): LiveProcess[] {
+  const processes = testbedProcesses(stateDir);
+  const all = findProcesses(() => true);
+  const components = new Set(processes.filter((p) => p.command.includes('supervisor.js')).map((p) => p.pid));
+  // Descendants, parents first: a child's pid is not always larger than its parent's, so repeat until stable.
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of all) {
+      if (!components.has(p.pid) && components.has(p.parent) && !p.pod) {
+        components.add(p.pid);
+        grew = true;
+      }
+    }
+  }
+  return all.filter((p) => components.has(p.pid));
 }
