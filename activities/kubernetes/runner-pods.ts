@@ -120,6 +120,14 @@ export function runnerState(pod: V1Pod): RunnerState {
   const phase = pod.status?.phase;
   if (phase === 'Succeeded') return { kind: 'succeeded', summary: terminated?.message ?? '' };
   if (phase === 'Failed') {
+    if (terminated?.reason === 'OOMKilled') {
+      // The kernel killed it at its memory limit: the exit code (137) alone reads like any SIGKILL.
+      const limit = pod.spec?.containers.find((c) => c.name === RUNNER_CONTAINER)?.resources?.limits?.memory;
+      return {
+        kind: 'failed',
+        reason: `was killed for running out of memory (OOMKilled, memory limit ${limit ?? 'of its node'})`,
+      };
+    }
     if (terminated !== undefined) {
       return { kind: 'failed', reason: describeExit(terminated.exitCode, terminated.reason, terminated.message) };
     }

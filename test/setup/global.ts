@@ -9,6 +9,7 @@
  */
 import { isAlive, defaultStateDir, readTestbedEnv } from '../testbed/state.js';
 import { testbedDown, testbedLeftovers, testbedUp } from '../testbed/lifecycle.js';
+import { importOperatorImage } from '../testbed/real-node.js';
 import { describeProcesses, RunProcesses, TEST_RUN_MARKER } from './run-processes.js';
 
 /** How long the processes the tests started get to exit after the last test (pods of deleted namespaces). */
@@ -25,6 +26,8 @@ export async function mochaGlobalSetup(): Promise<void> {
   const env = await testbedUp(stateDir, { parentPid: process.pid });
   if (startedHere) console.log(`  test bed up in ${((Date.now() - started) / 1000).toFixed(1)} s (${stateDir})`);
   else console.log(`  reusing the test bed in ${stateDir}: same code and versions, apiserver ready, Temporal serving`);
+  // A reused test bed may hold an image of older code: runner pods on the real node must run this clone's.
+  await importOperatorImage(stateDir, (line) => console.log(`  ${line}`));
   // After the test bed is up, so that only what the tests start carries the marker.
   run = new RunProcesses(stateDir);
   process.env[TEST_RUN_MARKER] = run.runId;

@@ -460,18 +460,8 @@ export class RealNode {
     }
   }
 
-  /** Imports an image archive unless containerd already has that very image (same manifest digest). */
-  private async importImage(image: ImageRef): Promise<void> {
-    const digest = await manifestDigest(image.archive);
-    const present = async () =>
-      lines(await this.ctr(['images', 'list', `name==${image.ref}`]))
-        .slice(1)
-        .some((line) => line.split(/\s+/)[2] === digest);
-    if (await present()) return;
-    this.options.log(`importing ${image.ref} from ${image.archive}`);
-    await this.ctr(['images', 'import', image.archive]);
-    if (!(await present()))
-      throw new Error(`importing ${image.archive} gave containerd no image ${image.ref}@${digest}`);
+  private importImage(image: ImageRef): Promise<void> {
+    return importImage(this.containerdSocket, image, this.options.log);
   }
 }
 
@@ -485,6 +475,31 @@ export const CONTAINERD_ROOT = 'containerd-root';
 const CLOSED_PORT = 1;
 
 const IMAGES_SCRIPT = join(REPO_ROOT, 'test', 'testbed', 'images.sh');
+
+/**
+ * Builds the product's image from the current code if it changed (images.sh operator) and imports it into the
+ * running test bed's containerd, so that runner pods run this clone's code even in a test bed started earlier.
+ */
+export async function importOperatorImage(stateDir: string, log: (line: string) => void): Promise<ImageRef> {
+  const image = await imageFromScript('images.sh', 'operator');
+  await importImage(containerdSocket(stateDir), image, log);
+  return image;
+}
+
+/** Imports an image archive unless containerd already has that very image (same manifest digest). */
+async function importImage(socket: string, image: ImageRef, log: (line: string) => void): Promise<void> {
+  const ctr = async (...args: string[]) =>
+    (await run('ctr', ['--address', socket, '--namespace', 'k8s.io', ...args], { maxBuffer: 16 * 1024 * 1024 })).stdout;
+  const digest = await manifestDigest(image.archive);
+  const present = async () =>
+    lines(await ctr('images', 'list', `name==${image.ref}`))
+      .slice(1)
+      .some((line) => line.split(/\s+/)[2] === digest);
+  if (await present()) return;
+  log(`importing ${image.ref} from ${image.archive}`);
+  await ctr('images', 'import', image.archive);
+  if (!(await present())) throw new Error(`importing ${image.archive} gave containerd no image ${image.ref}@${digest}`);
+}
 
 /** Runs one of the image scripts: the reference is the second-to-last line of stdout, the archive the last. */
 async function imageFromScript(script: string, ...args: string[]): Promise<ImageRef> {
