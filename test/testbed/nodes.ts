@@ -1,10 +1,10 @@
 /**
  * The test bed's two nodes and how a pod picks one. kube-scheduler places every pod that names no node:
  *
- * - `testbed-node`, the process node (node-agent.ts): containers run as local processes. It takes the pods that
- *   ask for no node, because the operator's integration tests still run there.
  * - `testbed-real-node`, the real node (real-node.ts): kubelet, containerd, runc, a CNI bridge, kube-proxy and
- *   CoreDNS. It carries the taint OPT_IN_TAINT, so only pods that ask for it run there.
+ *   CoreDNS. It takes the pods that ask for no node: every pod the product creates in the tests runs there.
+ * - `testbed-node`, the process node (node-agent.ts): containers run as local processes. It carries the taint
+ *   OPT_IN_TAINT, so only pods that ask for it run there: its own tests (testbed.integration.test.ts).
  *
  * A pod asks for a node in one of three ways, all plain Kubernetes:
  * - `spec.nodeName: REAL_NODE` (or PROCESS_NODE): no scheduling at all, taints do not apply;
@@ -20,7 +20,7 @@ export const PROCESS_NODE = 'testbed-node';
 export const REAL_NODE = 'testbed-real-node';
 
 /** Takes the pods that ask for no node; the other node is tainted with OPT_IN_TAINT. */
-export const DEFAULT_NODE: TestbedNode = 'process';
+export const DEFAULT_NODE: TestbedNode = 'real';
 
 /** Label on both nodes: `process` or `real`. */
 export const NODE_LABEL = 'loadtest.example.org/testbed-node';

@@ -14,7 +14,7 @@ import { apply, createNamespace, getJson, kubectl, kubectlOk, kubectlWait } from
 import { GUARD_CHAIN } from './host-state.js';
 import { exposeHostServer } from './host-service.js';
 import { testbedProcesses } from './lifecycle.js';
-import { namespaceAnnotationsFor, placementOn, PROCESS_NODE, REAL_NODE } from './nodes.js';
+import { DEFAULT_NODE, namespaceAnnotationsFor, nodeName, placementOn, PROCESS_NODE, REAL_NODE } from './nodes.js';
 import { containerdSocket, REAL_NODE_IP } from './real-node.js';
 import { REPO_ROOT, requireTestbedEnv, type TestbedEnv } from './state.js';
 
@@ -113,33 +113,31 @@ describe('real node', function () {
     assert.equal(status, 401);
   });
 
-  it('schedules pods that ask for no node on the process node, and those that ask for the real node there', async function () {
-    await apply(
-      {
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'anywhere', namespace },
-        spec: { containers: [{ name: 'main', image: 'busybox', command: ['sleep', '600'] }] },
+  it('schedules pods that ask for no node on the default node, and those that ask for the other node there', async function () {
+    const other = DEFAULT_NODE === 'real' ? 'process' : 'real';
+    const pod = (name: string, spec: object, ns = namespace) => ({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name, namespace: ns },
+      spec: {
+        terminationGracePeriodSeconds: 5,
+        containers: [{ name: 'main', image: env.TESTBED_TOOLBOX_IMAGE, args: ['pause'] }],
+        ...spec,
       },
-      realPod('asks-real', ['pause']),
-    );
-    await kubectlWait('pod/anywhere', `--for=jsonpath={.spec.nodeName}=${PROCESS_NODE}`, 30, namespace);
-    await kubectlWait('pod/asks-real', `--for=jsonpath={.spec.nodeName}=${REAL_NODE}`, 30, namespace);
-    // A namespace that sends all its pods to the real node, as the operator's pods would be sent.
-    const annotated = `${namespace}-real`;
+    });
+    await apply(pod('anywhere', {}), pod('asks-other', placementOn(other)));
+    await kubectlWait('pod/anywhere', `--for=jsonpath={.spec.nodeName}=${nodeName(DEFAULT_NODE)}`, 30, namespace);
+    await kubectlWait('pod/asks-other', `--for=jsonpath={.spec.nodeName}=${nodeName(other)}`, 30, namespace);
+    // A namespace that sends all its pods to the other node, with pods that name no node.
+    const annotated = `${namespace}-other`;
     await apply({
       apiVersion: 'v1',
       kind: 'Namespace',
-      metadata: { name: annotated, annotations: namespaceAnnotationsFor('real') },
+      metadata: { name: annotated, annotations: namespaceAnnotationsFor(other) },
     });
     try {
-      await apply({
-        apiVersion: 'v1',
-        kind: 'Pod',
-        metadata: { name: 'plain', namespace: annotated },
-        spec: { terminationGracePeriodSeconds: 5, containers: [{ name: 'main', image: env.TESTBED_TOOLBOX_IMAGE }] },
-      });
-      await kubectlWait('pod/plain', `--for=jsonpath={.spec.nodeName}=${REAL_NODE}`, 30, annotated);
+      await apply(pod('plain', {}, annotated));
+      await kubectlWait('pod/plain', `--for=jsonpath={.spec.nodeName}=${nodeName(other)}`, 30, annotated);
     } finally {
       await kubectl(['delete', 'namespace', annotated, '--wait=false']);
     }
