@@ -84,7 +84,7 @@ describe('runner pods on the test bed', function () {
       await waitForJsonPath(`ld/${name}`, namespace, '{.status.state}', state);
     } catch (error) {
       const { status } = await loadTest(namespace, name);
-      throw new Error(`LoadTest ${name} is not ${state}: ${String(error)}\nits status: ${JSON.stringify(status)}`);
+      throw new Error(`LoadTest ${name} is not ${state}; its status: ${JSON.stringify(status)}`, { cause: error });
     }
   }
   const runnerPods = async (namespace: string, selector: string) =>
