@@ -314,14 +314,11 @@ describe('operator on the test bed', function () {
 
   it('ends failed saying a runner ran out of memory when the kernel OOM-kills it at its memory limit', async () => {
     await serve();
-    // Runner pods take the namespace's default limit: too little for Node to start.
-    await apply({
-      apiVersion: 'v1',
-      kind: 'LimitRange',
-      metadata: { name: 'tiny', namespace },
-      spec: { limits: [{ type: 'Container', default: { memory: '24Mi' }, defaultRequest: { memory: '24Mi' } }] },
-    });
-    await apply(loadTestManifest(namespace, 'starved', { replicas: 1, test: { serviceName: 'nginx', repeat: 1 } }));
+    // Too little memory for Node to start.
+    const runner = { resources: { limits: { memory: '24Mi' } } };
+    await apply(
+      loadTestManifest(namespace, 'starved', { replicas: 1, runner, test: { serviceName: 'nginx', repeat: 1 } }),
+    );
     await waitForJsonPath('ld/starved', namespace, '{.status.state}', 'failed');
 
     const object = await loadTest('starved');

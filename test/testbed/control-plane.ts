@@ -196,8 +196,9 @@ export async function startControlPlane(
                 `--authentication-kubeconfig=${kubeconfig}`,
                 `--authorization-kubeconfig=${kubeconfig}`,
                 // The node lifecycle controller lifts the not-ready taint a kubelet registers with, and marks
-                // nodes whose heartbeat stops; taint-based eviction stays off.
-                '--controllers=garbage-collector-controller,namespace-controller,node-lifecycle-controller',
+                // nodes whose heartbeat stops; taint-based eviction stays off. The resourcequota controller fills
+                // in a ResourceQuota's status, which quota admission enforces.
+                '--controllers=garbage-collector-controller,namespace-controller,node-lifecycle-controller,resourcequota-controller',
                 '--leader-elect=false',
                 '--bind-address=127.0.0.1',
                 `--secure-port=${controllerManagerPort}`,
