@@ -11,6 +11,7 @@ import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
+import { DEFAULT_SERVICE_ACCOUNT_WAIT } from '../support/kubectl.js';
 import { exposeHostServer, type HostService } from '../testbed/host-service.js';
 import { namespaceAnnotationsFor, type TestbedNode } from '../testbed/nodes.js';
 import { requireTool } from '../support/tools.js';
@@ -67,6 +68,7 @@ export async function ensureCrd(): Promise<void> {
 export async function createNamespace(name: string, node?: TestbedNode): Promise<void> {
   const annotations = node === undefined ? undefined : namespaceAnnotationsFor(node);
   await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, annotations } });
+  await kubectl(DEFAULT_SERVICE_ACCOUNT_WAIT(name));
 }
 
 export function loadTestManifest(namespace: string, name: string, spec: object): object {

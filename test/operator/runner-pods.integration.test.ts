@@ -5,6 +5,7 @@
  * containerd, runc), which applies their securityContext and resources.
  */
 import { strict as assert } from 'node:assert';
+import { DEFAULT_SERVICE_ACCOUNT_WAIT } from '../support/kubectl.js';
 import {
   apply,
   CountingServer,
@@ -66,6 +67,7 @@ describe('runner pods on the test bed', function () {
   async function namespaceWith(labels: Record<string, string> = {}): Promise<string> {
     const name = `runner-pods-${process.pid}-${++testNumber}`;
     await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, labels } });
+    await kubectl(DEFAULT_SERVICE_ACCOUNT_WAIT(name));
     namespaces.push(name);
     return name;
   }

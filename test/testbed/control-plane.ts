@@ -1,8 +1,7 @@
 /**
  * A real Kubernetes control plane on 127.0.0.1: etcd, kube-apiserver (Node and RBAC authorization,
- * NodeRestriction, service-account tokens), kube-controller-manager (garbage collector, namespace and node
- * lifecycle controllers)
- * and kube-scheduler, from binaries built by build-binaries.sh and cached outside the clone. Each is a Component
+ * NodeRestriction, service-account tokens, reached by pods as the `kubernetes` Service), kube-controller-manager
+ * (CONTROLLERS) and kube-scheduler, from binaries built by build-binaries.sh and cached outside the clone. Each is a Component
  * the supervisor can restart on the same ports.
  */
 import { execFile } from 'node:child_process';
@@ -19,6 +18,7 @@ import {
   type CertificateRequest,
   type ControlPlaneCredentials,
 } from './certs.js';
+import { BRIDGE_IP } from './host-state.js';
 import { Component, ManagedProcess } from './managed-process.js';
 
 const run = promisify(execFile);
@@ -72,6 +72,18 @@ export interface ControlPlane {
 }
 
 export const START_TIMEOUT_MS = 90_000;
+
+/** The controllers kube-controller-manager runs: what the tests need of a cluster, no more. */
+const CONTROLLERS = [
+  'garbage-collector-controller',
+  'namespace-controller',
+  'node-lifecycle-controller',
+  'resourcequota-controller',
+  'serviceaccount-controller',
+  'root-ca-certificate-publisher-controller',
+  'deployment-controller',
+  'replicaset-controller',
+];
 
 /** The address the apiserver uses to reach a kubelet: a Node's InternalIP (see real-node.ts). */
 const KUBELET_ADDRESS_TYPES = 'InternalIP';
@@ -140,7 +152,9 @@ export async function startControlPlane(
           new ManagedProcess('kube-apiserver', join(logs, 'kube-apiserver.log'), binaries.kubeApiserver, [
             `--etcd-servers=http://127.0.0.1:${etcdClientPort}`,
             '--bind-address=127.0.0.1',
-            '--advertise-address=127.0.0.1',
+            // Where pods reach it: the kubernetes Service's endpoint is this address, on which the real node
+            // forwards to the loopback listener (RealNode.forwardFromPods).
+            `--advertise-address=${BRIDGE_IP}`,
             `--secure-port=${apiserverPort}`,
             `--cert-dir=${pki}`,
             `--tls-cert-file=${credentials.servingCert}`,
@@ -152,8 +166,6 @@ export async function startControlPlane(
             '--authorization-mode=Node,RBAC',
             // PodNodeSelector and PodTolerationRestriction let a namespace send its pods to one node (nodes.ts).
             '--enable-admission-plugins=NodeRestriction,PodNodeSelector,PodTolerationRestriction',
-            // Pods get no service-account token volume: the test bed's pods have no use for one.
-            '--disable-admission-plugins=ServiceAccount',
             // Logs, exec: the apiserver reaches kubelets with a client certificate they trust, and checks theirs.
             `--kubelet-client-certificate=${credentials.kubeletClientCert}`,
             `--kubelet-client-key=${credentials.kubeletClientKey}`,
@@ -165,7 +177,6 @@ export async function startControlPlane(
             `--service-account-key-file=${credentials.serviceAccountPublicKey}`,
             `--service-account-signing-key-file=${credentials.serviceAccountKey}`,
             `--api-audiences=${issuer}`,
-            '--endpoint-reconciler-type=none',
             '--v=1',
           ]),
           async () => (await httpsStatus(`${server}/readyz`, ca, credentials.adminToken)) === 200,
@@ -197,8 +208,11 @@ export async function startControlPlane(
                 `--authorization-kubeconfig=${kubeconfig}`,
                 // The node lifecycle controller lifts the not-ready taint a kubelet registers with, and marks
                 // nodes whose heartbeat stops; taint-based eviction stays off. The resourcequota controller fills
-                // in a ResourceQuota's status, which quota admission enforces.
-                '--controllers=garbage-collector-controller,namespace-controller,node-lifecycle-controller,resourcequota-controller',
+                // in a ResourceQuota's status, which quota admission enforces. The serviceaccount and root CA
+                // publisher controllers give every namespace the `default` ServiceAccount and `kube-root-ca.crt`
+                // that pods' service-account tokens need; deployments and replica sets run the operator's pods.
+                `--controllers=${CONTROLLERS.join(',')}`,
+                `--root-ca-file=${credentials.caCert}`,
                 '--leader-elect=false',
                 '--bind-address=127.0.0.1',
                 `--secure-port=${controllerManagerPort}`,

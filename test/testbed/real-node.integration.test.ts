@@ -10,7 +10,15 @@ import { request } from 'node:https';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { waitFor } from '../../src/util/process.js';
-import { apply, createNamespace, getJson, kubectl, kubectlOk, kubectlWait } from '../support/kubectl.js';
+import {
+  apply,
+  createNamespace,
+  DEFAULT_SERVICE_ACCOUNT_WAIT,
+  getJson,
+  kubectl,
+  kubectlOk,
+  kubectlWait,
+} from '../support/kubectl.js';
 import { GUARD_CHAIN } from './host-state.js';
 import { exposeHostServer } from './host-service.js';
 import { testbedProcesses } from './lifecycle.js';
@@ -135,6 +143,7 @@ describe('real node', function () {
       kind: 'Namespace',
       metadata: { name: annotated, annotations: namespaceAnnotationsFor(other) },
     });
+    await kubectlOk(DEFAULT_SERVICE_ACCOUNT_WAIT(annotated));
     try {
       await apply(pod('plain', {}, annotated));
       await kubectlWait('pod/plain', `--for=jsonpath={.spec.nodeName}=${nodeName(other)}`, 30, annotated);
@@ -185,6 +194,53 @@ describe('real node', function () {
       server.closeAllConnections();
       server.close();
     }
+  });
+
+  it("gives a pod a ServiceAccount token that reaches the apiserver as the kubernetes Service, and Temporal's frontend", async function () {
+    // The product's image, as the operator's pods run it: Node with the in-cluster credentials kubelet mounts.
+    const script = `
+      const { readFileSync } = require('node:fs');
+      const { request } = require('node:https');
+      const { connect } = require('node:net');
+      const dir = '/var/run/secrets/kubernetes.io/serviceaccount';
+      const url = 'https://' + process.env.KUBERNETES_SERVICE_HOST + ':' + process.env.KUBERNETES_SERVICE_PORT;
+      const headers = { authorization: 'Bearer ' + readFileSync(dir + '/token', 'utf8') };
+      request(url + '/version', { ca: readFileSync(dir + '/ca.crt'), headers }, (response) => {
+        let body = '';
+        response.on('data', (chunk) => (body += chunk));
+        response.on('end', () => {
+          console.log('apiserver ' + response.statusCode + ' ' + JSON.parse(body).gitVersion);
+          const socket = connect(7233, 'temporal-frontend.temporal.svc', () => {
+            console.log('temporal connected');
+            socket.end();
+          });
+        });
+      }).end();`;
+    await apply({
+      apiVersion: 'v1',
+      kind: 'Pod',
+      metadata: { name: 'in-cluster', namespace },
+      spec: {
+        restartPolicy: 'Never',
+        terminationGracePeriodSeconds: 5,
+        securityContext: { runAsNonRoot: true, runAsUser: 1000, seccompProfile: { type: 'RuntimeDefault' } },
+        containers: [
+          {
+            name: 'main',
+            image: 'loadtest-operator:dev',
+            command: ['node', '-e', script],
+            securityContext: {
+              allowPrivilegeEscalation: false,
+              readOnlyRootFilesystem: true,
+              capabilities: { drop: ['ALL'] },
+            },
+          },
+        ],
+      },
+    });
+    await kubectlWait('pod/in-cluster', '--for=jsonpath={.status.phase}=Succeeded', 60, namespace);
+    const logs = await kubectlOk(['logs', 'in-cluster', '-n', namespace]);
+    assert.equal(logs, 'apiserver 200 v1.34.4\ntemporal connected\n');
   });
 
   it('drops what a pod sends to an address off the machine (the guard chain)', async function () {

@@ -21,6 +21,7 @@ import * as k8s from '@kubernetes/client-node';
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
+import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { freePort, waitFor } from '../../src/util/process.js';
@@ -80,6 +81,8 @@ export class RealNode {
   private readonly containerdRoot: string;
   private readonly containerdSocket: string;
   private lock: { release: () => Promise<void> } | undefined;
+  private readonly forwarders: Server[] = [];
+  private readonly forwarded = new Set<Socket>();
   private record: HostRecord | undefined;
   private adminKubeconfig: string | undefined;
 
@@ -319,8 +322,32 @@ export class RealNode {
   }
 
   /** Stops every component, removes every pod's containers and restores the machine. */
+  /**
+   * Lets pods reach a server of this machine that listens on 127.0.0.1:`port` (the apiserver, Temporal) at
+   * BRIDGE_IP:`port`, the node's address: each connection is piped to the loopback listener, so a restarted
+   * server is reached again without anything to redo.
+   */
+  async forwardFromPods(port: number): Promise<void> {
+    const forwarder = createServer((socket) => {
+      const upstream = createConnection({ host: '127.0.0.1', port });
+      this.forwarded.add(socket);
+      socket.on('close', () => this.forwarded.delete(socket));
+      socket.pipe(upstream).pipe(socket);
+      socket.on('error', () => upstream.destroy());
+      upstream.on('error', () => socket.destroy());
+    });
+    await new Promise<void>((resolve, reject) => {
+      forwarder.once('error', reject);
+      forwarder.listen(port, BRIDGE_IP, resolve);
+    });
+    this.forwarders.push(forwarder);
+  }
+
   async stop(): Promise<void> {
     const { log } = this.options;
+    for (const forwarder of this.forwarders.splice(0)) forwarder.close();
+    // Connections of pods that are about to go: close() alone would wait for them.
+    for (const socket of this.forwarded) socket.destroy();
     const byName = (name: string) => this.components.find((component) => component.name === name);
     for (const name of ['coredns', 'kube-proxy', 'kubelet']) await byName(name)?.stop();
     if (byName('kube-proxy') !== undefined) {
@@ -525,6 +552,34 @@ async function manifestDigest(archive: string): Promise<string> {
 const COREDNS_USER = 'system:coredns';
 
 /** kube-dns, the Service pods resolve through, and what CoreDNS may read (as its own manifests grant). */
+/**
+ * The test bed's Temporal server (on 127.0.0.1:`port`, forwarded from BRIDGE_IP) as Service temporal-frontend in
+ * namespace temporal, port 7233: where the operator's manifests look for it by default.
+ */
+export function temporalServiceObjects(port: number): object[] {
+  return [
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'temporal' } },
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'temporal-frontend', namespace: 'temporal' },
+      spec: { ports: [{ name: 'grpc', port: 7233, targetPort: port, protocol: 'TCP' }] },
+    },
+    {
+      apiVersion: 'discovery.k8s.io/v1',
+      kind: 'EndpointSlice',
+      metadata: {
+        name: 'temporal-frontend-host',
+        namespace: 'temporal',
+        labels: { 'kubernetes.io/service-name': 'temporal-frontend' },
+      },
+      addressType: 'IPv4',
+      ports: [{ name: 'grpc', port, protocol: 'TCP' }],
+      endpoints: [{ addresses: [BRIDGE_IP], nodeName: REAL_NODE, conditions: { ready: true } }],
+    },
+  ];
+}
+
 const CLUSTER_DNS_OBJECTS = [
   {
     apiVersion: 'rbac.authorization.k8s.io/v1',

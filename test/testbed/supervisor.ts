@@ -18,12 +18,12 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { ensureTemporalCli, startDevServer } from '../../src/temporal/dev-server.js';
 import { freePort } from '../../src/util/process.js';
-import { ensureTestbedBinaries, startControlPlane } from './control-plane.js';
+import { applyManifests, ensureTestbedBinaries, startControlPlane } from './control-plane.js';
 import { serveControl, type ControlServer } from './control.js';
 import { clearCrashedTestbed, otherSupervisor } from './host-state.js';
 import { Component, ManagedProcess } from './managed-process.js';
 import { NodeAgent } from './node-agent.js';
-import { CONTAINERD_ROOT, RealNode } from './real-node.js';
+import { CONTAINERD_ROOT, RealNode, temporalServiceObjects } from './real-node.js';
 import {
   envFile,
   errorFile,
@@ -177,6 +177,21 @@ async function main(): Promise<void> {
   });
   await allSettled([agent.start(), node.join(controlPlane)]);
   components.push(...node.components);
+  // Pods reach the apiserver as the `kubernetes` Service (its endpoint is the node's address) and Temporal as
+  // temporal-frontend.temporal.svc:7233, the address the operator's manifests name by default.
+  await node.forwardFromPods(Number(new URL(controlPlane.server).port));
+  await node.forwardFromPods(temporalPort);
+  await applyManifests(controlPlane.kubeconfig, temporalServiceObjects(temporalPort));
+  // Pods in `default` (the lifecycle tests') are admitted once it has its ServiceAccount.
+  await promisify(execFile)('kubectl', [
+    `--kubeconfig=${controlPlane.kubeconfig}`,
+    'wait',
+    '--for=create',
+    'serviceaccount/default',
+    '-n',
+    'default',
+    '--timeout=60s',
+  ]);
   control = await serveControl(stateDir, {
     components: () => components.map((component) => component.name),
     restart: async (name) => {
