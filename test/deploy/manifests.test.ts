@@ -147,6 +147,12 @@ describe('install manifests (config/ and charts/loadtest-operator)', function ()
       assert.equal(labels['pod-security.kubernetes.io/enforce'], 'restricted');
     });
 
+    it('config/namespaced, whose namespace runner pods share, enforces baseline and warns of less than restricted', function () {
+      const labels = find(namespaced, 'Namespace', NAMESPACE).metadata.labels ?? {};
+      assert.equal(labels['pod-security.kubernetes.io/enforce'], 'baseline');
+      assert.equal(labels['pod-security.kubernetes.io/warn'], 'restricted');
+    });
+
     it('every pod template of config/default and config/namespaced meets the restricted standard', function () {
       for (const objects of [clusterWide, namespaced]) {
         const templates = podTemplates(objects);
