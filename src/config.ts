@@ -19,6 +19,11 @@ export interface OperatorConfig {
   kubeconfig?: string;
   /** Port of the `/healthz` and `/readyz` endpoints; 0 turns them off. Env HEALTH_PORT; default 0. */
   healthPort: number;
+  /**
+   * The one namespace whose LoadTests (watcher) and runner pods (worker) the operator handles, for an operator
+   * granted a Role in that namespace only (config/namespaced). Env WATCH_NAMESPACE; default: every namespace.
+   */
+  watchNamespace?: string;
   /** How often the watcher re-lists every LoadTest and reconciles, ms. Env RESYNC_INTERVAL_MS; default 300 000. */
   resyncIntervalMs: number;
 }
@@ -35,12 +40,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     runnerImage: nonEmpty(env.RUNNER_IMAGE) ?? DEFAULT_RUNNER_IMAGE,
     kubeconfig: nonEmpty(env.KUBECONFIG),
     healthPort: integer(env, 'HEALTH_PORT', 0),
+    watchNamespace: namespaceName(env, 'WATCH_NAMESPACE'),
     resyncIntervalMs: integer(env, 'RESYNC_INTERVAL_MS', 300_000),
   };
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+/** A namespace name: an RFC 1123 label (lower-case letters, digits and '-', at most 63 characters). */
+function namespaceName(env: NodeJS.ProcessEnv, name: string): string | undefined {
+  const text = nonEmpty(env[name]);
+  if (text === undefined || /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(text)) return text;
+  throw new Error(`${name} must be a namespace name (lower-case letters, digits and '-', at most 63), got "${text}"`);
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -5,7 +5,7 @@
 import { CoreV1Api, type KubeConfig, type V1Pod } from '@kubernetes/client-node';
 import { ResilientInformer, type InformerOptions } from './informer.js';
 import { KubernetesEvents, type EventClient } from './events.js';
-import { KubernetesLoadTests, LOADTESTS_PATH, type LoadTestClient, type LoadTestObject } from './loadtests.js';
+import { KubernetesLoadTests, loadTestsPath, type LoadTestClient, type LoadTestObject } from './loadtests.js';
 import { KubernetesPods, type PodClient } from './pods.js';
 import { KubernetesServices, type ServiceClient } from './services.js';
 import { RUNNER_SELECTOR } from './labels.js';
@@ -35,28 +35,40 @@ export function createKubernetes(config: KubeConfig): Kubernetes {
   };
 }
 
-/** Every LoadTest in every namespace, kept current: what the watcher reconciles. */
-export function loadTestInformer(kube: Kubernetes, options?: InformerOptions): ResilientInformer<LoadTestObject> {
+/** Every LoadTest in every namespace (or in `namespace` only), kept current: what the watcher reconciles. */
+export function loadTestInformer(
+  kube: Kubernetes,
+  options?: InformerOptions,
+  namespace?: string,
+): ResilientInformer<LoadTestObject> {
   return new ResilientInformer<LoadTestObject>(
     kube.config,
-    { path: LOADTESTS_PATH, list: () => kube.loadTests.list() },
+    { path: loadTestsPath(namespace), list: () => kube.loadTests.list(namespace) },
     options,
   );
 }
 
 /**
- * Every runner pod in every namespace, kept current: the one informer a worker shares between all the
- * activities that wait on runners, so waiting costs no API call per check.
+ * Every runner pod in every namespace (or in `namespace` only), kept current: the one informer a worker shares
+ * between all the activities that wait on runners, so waiting costs no API call per check.
  */
-export function runnerPodInformer(kube: Kubernetes, options?: InformerOptions): ResilientInformer<V1Pod> {
+export function runnerPodInformer(
+  kube: Kubernetes,
+  options?: InformerOptions,
+  namespace?: string,
+): ResilientInformer<V1Pod> {
   const core = kube.config.makeApiClient(CoreV1Api);
   return new ResilientInformer<V1Pod>(
     kube.config,
     {
-      path: '/api/v1/pods',
+      path: namespace === undefined ? '/api/v1/pods' : `/api/v1/namespaces/${namespace}/pods`,
       labelSelector: RUNNER_SELECTOR,
       list: async () => {
-        const list = await core.listPodForAllNamespaces({ labelSelector: RUNNER_SELECTOR });
+        const labelSelector = RUNNER_SELECTOR;
+        const list =
+          namespace === undefined
+            ? await core.listPodForAllNamespaces({ labelSelector })
+            : await core.listNamespacedPod({ namespace, labelSelector });
         return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
       },
     },

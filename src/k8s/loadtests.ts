@@ -39,7 +39,8 @@ export type LoadTestStatusPatch = { [K in keyof LoadTestStatus]?: LoadTestStatus
 
 export interface LoadTestClient {
   get(namespace: string, name: string): Promise<LoadTestObject | undefined>;
-  list(): Promise<LoadTestList>;
+  /** Every LoadTest, or those of one namespace. */
+  list(namespace?: string): Promise<LoadTestList>;
   patchStatus(namespace: string, name: string, status: LoadTestStatusPatch): Promise<void>;
 }
 
@@ -51,8 +52,11 @@ export interface LoadTestApply {
   spec: unknown;
 }
 
-/** The API path a LoadTest informer watches (every namespace). */
-export const LOADTESTS_PATH = `/apis/${LOADTEST_GROUP}/${LOADTEST_VERSION}/${LOADTEST_PLURAL}`;
+/** The API path a LoadTest informer watches: every namespace, or one. */
+export function loadTestsPath(namespace?: string): string {
+  const scope = namespace === undefined ? '' : `/namespaces/${namespace}`;
+  return `/apis/${LOADTEST_GROUP}/${LOADTEST_VERSION}${scope}/${LOADTEST_PLURAL}`;
+}
 
 export class KubernetesLoadTests implements LoadTestClient {
   private readonly api: CustomObjectsApi;
@@ -71,11 +75,12 @@ export class KubernetesLoadTests implements LoadTestClient {
     }
   }
 
-  async list(): Promise<LoadTestList> {
-    const list = (await this.api.listClusterCustomObject(this.resource)) as {
-      items: LoadTestObject[];
-      metadata?: { resourceVersion?: string };
-    };
+  async list(namespace?: string): Promise<LoadTestList> {
+    type List = { items: LoadTestObject[]; metadata?: { resourceVersion?: string } };
+    const list =
+      namespace === undefined
+        ? ((await this.api.listClusterCustomObject(this.resource)) as List)
+        : ((await this.api.listNamespacedCustomObject({ ...this.resource, namespace })) as List);
     return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
   }
 

@@ -13,6 +13,7 @@ Environment:
   TASK_QUEUE          task queue (default "loadtest-operator")
   RUNNER_IMAGE        runner pod image (worker; default "loadtest-operator:dev")
   HEALTH_PORT         port of /healthz and /readyz (default 0: off)
+  WATCH_NAMESPACE     handle LoadTests and runner pods of this namespace only (default: every namespace)
   RESYNC_INTERVAL_MS  how often the watcher re-lists every LoadTest (default 300000)`;
 
 export function registerOperatorCommands(program: Command): void {

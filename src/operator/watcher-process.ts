@@ -12,18 +12,32 @@ import { LoadTestWatcher } from './watcher.js';
 export async function runWatcher(config: OperatorConfig, log: Logger): Promise<void> {
   const kube = createKubernetes(loadKubeConfig(config.kubeconfig));
   const client = await connectClient({ address: config.temporalAddress, namespace: config.temporalNamespace });
-  const source = loadTestInformer(kube, {
-    relistIntervalMs: config.resyncIntervalMs,
-    onError: (error, retryInMs) => log.warn({ error: String(error), retryInMs }, 'LoadTest watch failed'),
+  const source = loadTestInformer(
+    kube,
+    {
+      relistIntervalMs: config.resyncIntervalMs,
+      onError: (error, retryInMs) => log.warn({ error: String(error), retryInMs }, 'LoadTest watch failed'),
+    },
+    config.watchNamespace,
+  );
+  const watcher = new LoadTestWatcher({
+    client,
+    source,
+    loadTests: kube.loadTests,
+    taskQueue: config.taskQueue,
+    namespace: config.watchNamespace,
+    log,
   });
-  const watcher = new LoadTestWatcher({ client, source, loadTests: kube.loadTests, taskQueue: config.taskQueue, log });
   const health = await startHealthServer(config.healthPort, () => watcher.ready);
   const stopped = new Promise<NodeJS.Signals>((resolve) => {
     process.once('SIGTERM', resolve);
     process.once('SIGINT', resolve);
   });
   watcher.start();
-  log.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'watcher started');
+  log.info(
+    { taskQueue: config.taskQueue, temporal: config.temporalAddress, namespace: config.watchNamespace ?? '*' },
+    'watcher started',
+  );
   const signal = await stopped;
   log.info({ signal }, 'watcher stopping');
   await watcher.stop();

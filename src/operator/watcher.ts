@@ -41,6 +41,12 @@ export interface WatcherOptions {
   /** For confirming, one object at a time, that a workflow's LoadTest is really gone. */
   loadTests: LoadTestClient;
   taskQueue: string;
+  /**
+   * The one namespace this watcher handles (WATCH_NAMESPACE); default every namespace. Its source must list that
+   * namespace only; the clean-up of workflows whose LoadTest is gone leaves those of other namespaces alone (they
+   * are another operator's, and this one may not even read their LoadTests).
+   */
+  namespace?: string;
   log: WatcherLogger;
   /** Passed to new workflows; default: the workflow's defaults. */
   timing?: RunTiming;
@@ -130,6 +136,7 @@ export class LoadTestWatcher {
       })) {
         const loadTest = parseLoadTestWorkflowId(execution.workflowId);
         if (loadTest === undefined || listed.has(loadTest.uid)) continue;
+        if (this.options.namespace !== undefined && loadTest.namespace !== this.options.namespace) continue;
         this.enqueue(loadTest.uid, async () => {
           const object = await this.options.loadTests.get(loadTest.namespace, loadTest.name);
           if (object === undefined || object.metadata.uid !== loadTest.uid || isBeingDeleted(object)) {

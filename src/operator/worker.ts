@@ -14,9 +14,11 @@ import { startHealthServer } from './health.js';
 
 export async function runWorker(config: OperatorConfig, log: Logger): Promise<void> {
   const kube = createKubernetes(loadKubeConfig(config.kubeconfig));
-  const runnerPods = runnerPodInformer(kube, {
-    onError: (error, retryInMs) => log.warn({ error: String(error), retryInMs }, 'runner pod watch failed'),
-  });
+  const runnerPods = runnerPodInformer(
+    kube,
+    { onError: (error, retryInMs) => log.warn({ error: String(error), retryInMs }, 'runner pod watch failed') },
+    config.watchNamespace,
+  );
   runnerPods.start();
   const connection = await connectWorker({ address: config.temporalAddress, namespace: config.temporalNamespace });
   let worker: Worker | undefined;
@@ -33,7 +35,10 @@ export async function runWorker(config: OperatorConfig, log: Logger): Promise<vo
       activities: createKubernetesActivities({ ...kube, runnerPods, runnerImage: config.runnerImage }),
       shutdownGraceTime: '10s',
     });
-    log.info({ taskQueue: config.taskQueue, temporal: config.temporalAddress }, 'worker started');
+    log.info(
+      { taskQueue: config.taskQueue, temporal: config.temporalAddress, namespace: config.watchNamespace ?? '*' },
+      'worker started',
+    );
     await worker.run();
     log.info('worker stopped');
   } finally {

@@ -1,7 +1,8 @@
 /**
- * The operator runs with nothing but the RBAC in config/rbac.yaml: its worker and watcher act as the
- * loadtest-operator ServiceAccount (a token from `kubectl create token`), and run a LoadTest to the end, Event
- * included, while the ServiceAccount may not touch what the operator has no business with.
+ * The operator runs with nothing but the RBAC in config/rbac (as `kubectl apply -k config/default` installs it):
+ * its worker and watcher act as the loadtest-operator ServiceAccount (a token from `kubectl create token`), and
+ * run a LoadTest to the end, Event included, while the ServiceAccount may not touch what the operator has no
+ * business with.
  */
 import { strict as assert } from 'node:assert';
 import { readFile, writeFile } from 'node:fs/promises';
@@ -24,7 +25,7 @@ import { kubectl as runKubectl } from '../support/kubectl.js';
 
 const SERVICE_ACCOUNT = 'system:serviceaccount:loadtest-operator:loadtest-operator';
 
-describe('operator RBAC (config/rbac.yaml)', function () {
+describe('operator RBAC (config/rbac)', function () {
   this.timeout(180_000);
   let operator: Operator;
   let server: CountingServer;
@@ -33,7 +34,7 @@ describe('operator RBAC (config/rbac.yaml)', function () {
   before(async function () {
     await ensureCrd();
     await createNamespace('loadtest-operator');
-    await kubectl(['apply', '-f', join(REPO, 'config/rbac.yaml')]);
+    await kubectl(['apply', '-k', join(REPO, 'config/rbac')]);
     await createNamespace(namespace);
     const token = (await kubectl(['create', 'token', 'loadtest-operator', '-n', 'loadtest-operator'])).trim();
     // The test bed's kubeconfig, with the ServiceAccount's token in place of the admin's.

@@ -203,6 +203,37 @@ describe('LoadTest watcher', function () {
     await foreign.terminate('test over');
   });
 
+  it('with a watched namespace (WATCH_NAMESPACE), cleans up the workflows of that namespace only', async () => {
+    const ours = loadTests.add('team-a', `lt-${randomUUID().slice(0, 8)}`, randomUUID(), sampleSpec({ replicas: 2 }));
+    const other = loadTest();
+    await watcher().watcher.reconcile(ours);
+    await watcher().watcher.reconcile(other);
+    const oursHandle = env.client.workflow.getHandle(
+      loadTestWorkflowId({ namespace: 'team-a', name: ours.metadata.name, uid: ours.metadata.uid }),
+    );
+    await visible(oursHandle.workflowId);
+    await visible(handleOf(other).workflowId);
+    // Neither LoadTest exists any more; this watcher may only act on team-a's.
+    loadTests.objects.clear();
+
+    const confined = new LoadTestWatcher({
+      client: env.client,
+      source: new FakeSource(),
+      loadTests,
+      taskQueue: TASK_QUEUE,
+      namespace: 'team-a',
+      log: silent,
+      attempts: 1,
+    });
+    confined.start();
+    assert.equal(((await oursHandle.result()) as { reason: string }).reason, 'deleted');
+    await confined.stop(); // waits for every check it queued
+    const history = await handleOf(other).fetchHistory();
+    const signals = (history.events ?? []).filter((event) => event.workflowExecutionSignaledEventAttributes);
+    assert.equal(signals.length, 1, 'only the update signal that started it');
+    assert.equal((await handleOf(other).describe()).status.name, 'RUNNING');
+  });
+
   it('treats a LoadTest deleted and created again under the same name as a new one', async () => {
     const old = loadTest('reused');
     await watcher().watcher.reconcile(old);

@@ -1,0 +1,21 @@
+/** The operator's settings from the environment: defaults, and a clear error naming a wrong variable. */
+import { strict as assert } from 'node:assert';
+import { loadConfig } from '../src/config.js';
+
+describe('operator config (src/config.ts)', function () {
+  it('watches every namespace unless WATCH_NAMESPACE names one', function () {
+    assert.equal(loadConfig({}).watchNamespace, undefined);
+    assert.equal(loadConfig({ WATCH_NAMESPACE: '  ' }).watchNamespace, undefined);
+    assert.equal(loadConfig({ WATCH_NAMESPACE: 'team-a' }).watchNamespace, 'team-a');
+    assert.equal(loadConfig({ WATCH_NAMESPACE: ' team-a\n' }).watchNamespace, 'team-a');
+  });
+
+  it('rejects a WATCH_NAMESPACE that cannot be a namespace, naming the variable', function () {
+    for (const bad of ['Team-A', 'team_a', '-team', 'team-', 'a'.repeat(64), 'team a', 'default,other']) {
+      assert.throws(() => loadConfig({ WATCH_NAMESPACE: bad }), {
+        message: `WATCH_NAMESPACE must be a namespace name (lower-case letters, digits and '-', at most 63), got "${bad}"`,
+      });
+    }
+    assert.equal(loadConfig({ WATCH_NAMESPACE: 'a'.repeat(63) }).watchNamespace, 'a'.repeat(63));
+  });
+});
