@@ -26,6 +26,11 @@ export interface OperatorConfig {
   watchNamespace?: string;
   /** How often the watcher re-lists every LoadTest and reconciles, ms. Env RESYNC_INTERVAL_MS; default 300 000. */
   resyncIntervalMs: number;
+  /**
+   * How long runner pods of a run may take to start (scheduling, image pulls) before the run fails, ms, for runs
+   * the watcher starts. Env RUNNER_START_TIMEOUT_MS; default: the workflow's (300 000).
+   */
+  runnerStartTimeoutMs?: number;
 }
 
 export const DEFAULT_TASK_QUEUE = 'loadtest-operator';
@@ -42,6 +47,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     healthPort: integer(env, 'HEALTH_PORT', 0),
     watchNamespace: namespaceName(env, 'WATCH_NAMESPACE'),
     resyncIntervalMs: integer(env, 'RESYNC_INTERVAL_MS', 300_000),
+    runnerStartTimeoutMs:
+      nonEmpty(env.RUNNER_START_TIMEOUT_MS) === undefined ? undefined : integer(env, 'RUNNER_START_TIMEOUT_MS', 0),
   };
 }
 

@@ -18,4 +18,12 @@ describe('operator config (src/config.ts)', function () {
     }
     assert.equal(loadConfig({ WATCH_NAMESPACE: 'a'.repeat(63) }).watchNamespace, 'a'.repeat(63));
   });
+
+  it('leaves the runner start timeout to the workflow unless RUNNER_START_TIMEOUT_MS sets it, and rejects a bad one', function () {
+    assert.equal(loadConfig({}).runnerStartTimeoutMs, undefined);
+    assert.equal(loadConfig({ RUNNER_START_TIMEOUT_MS: '30000' }).runnerStartTimeoutMs, 30_000);
+    assert.throws(() => loadConfig({ RUNNER_START_TIMEOUT_MS: '30s' }), {
+      message: 'RUNNER_START_TIMEOUT_MS must be a non-negative integer, got "30s"',
+    });
+  });
 });

@@ -24,6 +24,7 @@ import {
   LOADTEST_GONE,
   RUNNER_NAME_TAKEN,
   RUNNER_POD_REJECTED,
+  type RunnersRef,
   type LoadTestActivities,
   type LoadTestRef,
   type RunnerFailure,
@@ -85,6 +86,15 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
     });
   }
 
+  /** Sets `.status.message` while the LoadTest still shows this generation pending, and only then. */
+  async function showPendingMessage({ loadTest, generation }: RunnersRef, message: string): Promise<void> {
+    const current = await deps.loadTests.get(loadTest.namespace, loadTest.name);
+    const status = current?.status;
+    if (current?.metadata?.uid !== loadTest.uid || status?.state !== 'pending') return;
+    if (status.observedGeneration !== generation) return;
+    await deps.loadTests.patchStatus(loadTest.namespace, loadTest.name, { message });
+  }
+
   return {
     async checkTarget({ loadTest, spec }) {
       const { serviceName, port } = spec.test;
@@ -144,27 +154,43 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
     },
 
     async awaitRunnersRunning(input) {
-      return awaitRunners<RunnersRunning>(
-        deps.runnerPods,
-        deps.pods,
-        input,
-        (states) => {
-          const failure = firstFailure(states);
-          if (failure !== undefined) return failure;
-          const started = [...states.values()].every((s) => s?.kind === 'running' || s?.kind === 'succeeded');
-          return started ? { kind: 'running' } : undefined;
-        },
-        {
-          heartbeatIntervalMs,
-          missingGraceMs,
-          timeoutMs: input.timeoutMs,
-          onTimeout: (states) => {
-            const [runner, state] = [...states].find(([, s]) => s?.kind !== 'running' && s?.kind !== 'succeeded')!;
-            const detail = state?.kind === 'pending' && state.detail ? ` (${state.detail})` : '';
-            return { kind: 'failed', runner, reason: `did not start within ${input.timeoutMs / 1000}s${detail}` };
+      // Why runners wait (unschedulable, an image being pulled) becomes the LoadTest's message while it is pending,
+      // so a user sees it in `kubectl get ld -o wide` without looking at pods. Only on a change: a few calls a run.
+      let shown = '';
+      let showing = Promise.resolve();
+      const showWhyPending = (states: ReadonlyMap<string, RunnerState | undefined>) => {
+        const reason = pendingReason(states);
+        if (reason === undefined || reason === shown) return;
+        shown = reason;
+        const message = `waiting for ${input.runners.length} runner(s) to start: ${reason}`;
+        showing = showing.then(() => showPendingMessage(input, message)).catch(() => undefined);
+      };
+      try {
+        return await awaitRunners<RunnersRunning>(
+          deps.runnerPods,
+          deps.pods,
+          input,
+          (states) => {
+            showWhyPending(states);
+            const failure = firstFailure(states);
+            if (failure !== undefined) return failure;
+            const started = [...states.values()].every((s) => s?.kind === 'running' || s?.kind === 'succeeded');
+            return started ? { kind: 'running' } : undefined;
           },
-        },
-      );
+          {
+            heartbeatIntervalMs,
+            missingGraceMs,
+            timeoutMs: input.timeoutMs,
+            onTimeout: (states) => {
+              const [runner, state] = [...states].find(([, s]) => s?.kind !== 'running' && s?.kind !== 'succeeded')!;
+              const detail = state?.kind === 'pending' && state.detail ? ` (${state.detail})` : '';
+              return { kind: 'failed', runner, reason: `did not start within ${input.timeoutMs / 1000}s${detail}` };
+            },
+          },
+        );
+      } finally {
+        await showing;
+      }
     },
 
     async startRunners({ loadTest, runners, startAtMs }) {
@@ -261,6 +287,19 @@ function podRejection(name: string, error: unknown): ApplicationFailure | undefi
     `cannot create runner pod ${name}: ${describeApiError(error)}`,
     RUNNER_POD_REJECTED,
   );
+}
+
+/** Waiting reasons every runner passes through on its way to running: not worth a status update. */
+const ROUTINE_WAITS = new Set(['ContainerCreating', 'PodInitializing']);
+
+/** "runner x-g1-0 is pending: Unschedulable: 0/2 nodes are available: ..." for the first runner held up. */
+export function pendingReason(states: ReadonlyMap<string, RunnerState | undefined>): string | undefined {
+  for (const [runner, state] of states) {
+    if (state?.kind === 'pending' && state.detail !== undefined && !ROUTINE_WAITS.has(state.detail)) {
+      return `runner ${runner} is pending: ${state.detail}`;
+    }
+  }
+  return undefined;
 }
 
 function firstFailure(states: ReadonlyMap<string, RunnerState | undefined>): RunnerFailure | undefined {

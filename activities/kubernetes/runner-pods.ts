@@ -223,7 +223,8 @@ export function runnerState(pod: V1Pod): RunnerState {
   if (pod.metadata?.deletionTimestamp !== undefined) return { kind: 'failed', reason: 'was deleted' };
   if (phase === 'Running') return { kind: 'running' };
   const unscheduled = pod.status?.conditions?.find((c) => c.type === 'PodScheduled' && c.status === 'False');
-  const detail = waiting?.reason ?? (unscheduled ? `${unscheduled.reason}: ${unscheduled.message}` : undefined);
+  const scheduler = unscheduled && [unscheduled.reason, unscheduled.message].filter(Boolean).join(': ');
+  const detail = waiting?.reason ?? (scheduler || undefined);
   return { kind: 'pending', detail };
 }
 

@@ -26,6 +26,7 @@ export async function runWatcher(config: OperatorConfig, log: Logger): Promise<v
     loadTests: kube.loadTests,
     taskQueue: config.taskQueue,
     namespace: config.watchNamespace,
+    timing: config.runnerStartTimeoutMs === undefined ? undefined : { runningTimeoutMs: config.runnerStartTimeoutMs },
     log,
   });
   const health = await startHealthServer(config.healthPort, () => watcher.ready);

@@ -42,7 +42,9 @@ interface LoadTestJson {
 
 describe('runner pods on the test bed', function () {
   this.timeout(180_000);
-  const operator = new Operator('runner-pods');
+  // Runs whose runners cannot start fail after 30 s here instead of the default 5 min.
+  const startTimeoutS = 30;
+  const operator = new Operator('runner-pods', { RUNNER_START_TIMEOUT_MS: String(startTimeoutS * 1000) });
   const namespaces: string[] = [];
   const servers: CountingServer[] = [];
   let testNumber = 0;
@@ -217,6 +219,36 @@ describe('runner pods on the test bed', function () {
         limits: { memory: '256Mi' },
       });
     }
+  });
+
+  it("whose nodeSelector no node matches stay pending with the scheduler's reason as the message, then fail at the start timeout saying so", async () => {
+    const namespace = await namespaceWith();
+    await serve(namespace);
+    const runner = { nodeSelector: { 'example.org/pool': 'load-generators' } };
+    await apply(
+      loadTestManifest(namespace, 'nowhere', { replicas: 1, test: { serviceName: 'target', repeat: 1 }, runner }),
+    );
+
+    const pending = await eventually(
+      async () => {
+        const { status } = await loadTest(namespace, 'nowhere');
+        return status?.state === 'pending' && /Unschedulable/.test(status.message ?? '') ? status.message : undefined;
+      },
+      60_000,
+      "the scheduler's reason in .status.message",
+    );
+    assert.match(
+      pending!,
+      /^waiting for 1 runner\(s\) to start: runner nowhere-g1-0 is pending: Unschedulable: 0\/2 nodes are available: .*node affinity\/selector/,
+    );
+    await waitForState(namespace, 'nowhere', 'failed');
+    const { status } = await loadTest(namespace, 'nowhere');
+    assert.match(
+      status?.message ?? '',
+      new RegExp(
+        `^runner nowhere-g1-0 did not start within ${startTimeoutS}s \\(Unschedulable: 0/2 nodes are available: `,
+      ),
+    );
   });
 
   it('take a changed spec.runner as a new generation: its runners replace the earlier ones', async () => {

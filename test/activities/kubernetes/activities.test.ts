@@ -157,6 +157,43 @@ describe('Kubernetes activities', () => {
       assert.deepEqual(result, { kind: 'failed', runner: 'example-g1-1', reason: 'did not start within 0.1s' });
     });
 
+    it("shows why a runner is held up in the pending LoadTest's message, once per reason, then the timeout says it", async () => {
+      const runners = await createRunners();
+      const object = loadTests.objects.get('default/example')!;
+      object.status = { state: 'pending', observedGeneration: 1, message: 'waiting for 2 runner(s) to start' };
+      const unschedulable = (name: string) => ({
+        ...pods.pods.get(name)!,
+        status: {
+          phase: 'Pending',
+          conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message: '0/2 nodes match' }],
+        },
+      });
+      cache.put(withPhase(pods.pods.get(runners[0]!)!, 'Running'));
+      cache.put(unschedulable(runners[1]!));
+      cache.put(unschedulable(runners[1]!));
+      const result = await run(activities.awaitRunnersRunning, { loadTest, generation: 1, runners, timeoutMs: 100 });
+
+      assert.deepEqual(loadTests.patches, [
+        { message: 'waiting for 2 runner(s) to start: runner example-g1-1 is pending: Unschedulable: 0/2 nodes match' },
+      ]);
+      assert.deepEqual(result, {
+        kind: 'failed',
+        runner: 'example-g1-1',
+        reason: 'did not start within 0.1s (Unschedulable: 0/2 nodes match)',
+      });
+    });
+
+    it('leaves the message of a newer generation alone', async () => {
+      const runners = await createRunners();
+      loadTests.objects.get('default/example')!.status = { state: 'pending', observedGeneration: 2, message: 'g2' };
+      cache.put({
+        ...pods.pods.get(runners[0]!)!,
+        status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable' }] },
+      });
+      await run(activities.awaitRunnersRunning, { loadTest, generation: 1, runners, timeoutMs: 50 });
+      assert.deepEqual(loadTests.patches, []);
+    });
+
     it('merges the summaries of runners that all succeeded', async () => {
       const runners = await createRunners();
       const completed = run(activities.awaitRunnersCompleted, { loadTest, generation: 1, runners });
