@@ -238,7 +238,7 @@ describe('runner pods on the test bed', function () {
       "the scheduler's reason in .status.message",
     );
     assert.match(
-      pending!,
+      pending,
       /^waiting for 1 runner\(s\) to start: runner nowhere-g1-0 is pending: Unschedulable: 0\/2 nodes are available: .*node affinity\/selector/,
     );
     await waitForState(namespace, 'nowhere', 'failed');
