@@ -18,7 +18,8 @@ const PURE = ['src/loadtest/**/*.ts', 'activities/types.ts', 'workflows/**/*.ts'
 const NO_TEST_IMPORTS = { group: ['**/test/**'], message: 'product code never imports test code' };
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'test/artifacts/**'] },
+  // .testbed/ holds the test bed's state, among it containerd's unpacked images (the product's dist/ inside).
+  { ignores: ['dist/**', 'node_modules/**', 'test/artifacts/**', '.testbed/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {

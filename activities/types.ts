@@ -18,6 +18,11 @@ export const LOADTEST_GONE = 'LoadTestGone';
 export const INVALID_SPEC = 'InvalidSpec';
 /** ApplicationFailure type thrown (non-retryable) when a runner's name is taken by something not a runner. */
 export const RUNNER_NAME_TAKEN = 'RunnerNameTaken';
+/**
+ * ApplicationFailure type thrown (non-retryable) when the cluster refuses a runner pod for a reason a retry does
+ * not change: a ResourceQuota, Pod Security admission, a missing permission, an invalid pod (from spec.runner).
+ */
+export const RUNNER_POD_REJECTED = 'RunnerPodRejected';
 
 /** The runners of one run (one generation of one LoadTest). */
 export interface RunnersRef {

@@ -2,12 +2,13 @@
  * How closely runner pods start together with today's mechanism (the operator patches a start-time annotation
  * once every runner runs; each runner reads it from its downward API annotations file).
  *
- *   npm run bench:start-skew [-- --replicas 10 --rounds 3]
+ *   npm run bench:start-skew [-- --replicas 10 --rounds 3 --node real|process]
  *
  * On the test bed (started here when it is not up), the operator runs a LoadTest of N replicas × 20 requests
  * against a counting server; every runner's summary (its termination message) says when it sent its first
  * request. Printed per round: the skew (latest first send − earliest), and how late the earliest and latest
- * runner began after the start time the operator set.
+ * runner began after the start time the operator set. The runners run on the real node (containers; the kubelet
+ * refreshes the annotations file) unless --node process (local processes; the node agent writes it at once).
  */
 import { parseArgs } from 'node:util';
 import {
@@ -23,11 +24,19 @@ import {
 } from '../test/operator/cluster.js';
 import { defaultStateDir, isAlive, readTestbedEnv } from '../test/testbed/state.js';
 import { testbedDown, testbedUp } from '../test/testbed/lifecycle.js';
+import { DEFAULT_NODE, type TestbedNode } from '../test/testbed/nodes.js';
+import { importOperatorImage } from '../test/testbed/real-node.js';
 import { parseRunnerSummary, START_AT_ANNOTATION } from '../src/runner/contract.js';
 
 const { values } = parseArgs({
-  options: { replicas: { type: 'string', default: '10' }, rounds: { type: 'string', default: '3' } },
+  options: {
+    replicas: { type: 'string', default: '10' },
+    rounds: { type: 'string', default: '3' },
+    node: { type: 'string', default: DEFAULT_NODE },
+  },
 });
+if (values.node !== 'real' && values.node !== 'process') throw new Error(`--node real|process, not ${values.node}`);
+const node: TestbedNode = values.node;
 const replicas = Number(values.replicas);
 const rounds = Number(values.rounds);
 
@@ -43,12 +52,14 @@ const running = readTestbedEnv(stateDir);
 const startedHere = running === undefined || !isAlive(Number(running.TESTBED_PID));
 const env = await testbedUp(stateDir, { parentPid: process.pid });
 Object.assign(process.env, env);
+// The runners run this clone's code, even in a test bed started earlier.
+await importOperatorImage(stateDir, (line) => console.error(line));
 const namespace = `skew-${Date.now().toString(36)}`;
 const operator = new Operator('bench-start-skew');
 const target = new CountingServer();
 try {
   await ensureCrd();
-  await createNamespace(namespace);
+  await createNamespace(namespace, node);
   await target.expose(namespace, 'target');
   operator.start();
   console.log(`start skew of ${replicas} runner pods (${rounds} rounds)`);

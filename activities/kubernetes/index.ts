@@ -7,6 +7,8 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import { hostname } from 'node:os';
 import type { EventClient, LoadTestClient, LoadTestObject, PodClient, ServiceClient } from '../../src/k8s/index.js';
 import {
+  apiStatusCode,
+  describeApiError,
   GENERATION_LABEL,
   isNotFound,
   LOADTEST_UID_LABEL,
@@ -21,6 +23,7 @@ import {
   INVALID_SPEC,
   LOADTEST_GONE,
   RUNNER_NAME_TAKEN,
+  RUNNER_POD_REJECTED,
   type LoadTestActivities,
   type LoadTestRef,
   type RunnerFailure,
@@ -71,6 +74,17 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
     return object;
   }
 
+  /** Deletes the runner pods of one generation of the LoadTest. */
+  async function deleteRunnersOf(loadTest: LoadTestRef, generation: number): Promise<void> {
+    const pods = await deps.pods.list(
+      loadTest.namespace,
+      `${runnersOf(loadTest.uid)},${GENERATION_LABEL}=${generation}`,
+    );
+    await forEachLimited(pods, concurrency, async (pod) => {
+      await deps.pods.delete(loadTest.namespace, pod.metadata!.name!);
+    });
+  }
+
   return {
     async checkTarget({ loadTest, spec }) {
       const { serviceName, port } = spec.test;
@@ -94,9 +108,11 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
       const manifests = runnerManifests(loadTest, generation, spec, deps.runnerImage);
       const context = Context.current();
       let created = 0;
-      await forEachLimited(manifests, concurrency, async (manifest) => {
+      const creating = forEachLimited(manifests, concurrency, async (manifest) => {
         context.cancellationSignal.throwIfAborted();
-        const result = await deps.pods.create(manifest);
+        const result = await deps.pods.create(manifest).catch((error: unknown) => {
+          throw podRejection(manifest.metadata!.name!, error) ?? error;
+        });
         const labels = result.pod.metadata?.labels ?? {};
         if (!result.created && labels[MANAGED_BY_LABEL] !== MANAGED_BY) {
           // Someone else's pod: never delete what this operator did not create.
@@ -115,6 +131,15 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
         }
         context.heartbeat({ created: ++created });
       });
+      try {
+        await creating;
+      } catch (error) {
+        if (error instanceof ApplicationFailure && error.type === RUNNER_POD_REJECTED) {
+          // The run fails for good: take back the runners this generation did get, so none waits at the start line.
+          await deleteRunnersOf(loadTest, generation);
+        }
+        throw error;
+      }
       return manifests.map((manifest) => manifest.metadata!.name!);
     },
 
@@ -222,6 +247,20 @@ function runnerManifests(loadTest: LoadTestRef, generation: number, spec: LoadTe
     const message = error instanceof Error ? error.message : String(error);
     throw ApplicationFailure.nonRetryable(`cannot build runners: ${message}`, INVALID_SPEC);
   }
+}
+
+/**
+ * A refusal to create a runner pod that retrying does not change, as a non-retryable failure that quotes the API
+ * server (it names the ResourceQuota, the Pod Security level, the invalid field); undefined for anything else.
+ * 403 Forbidden: a ResourceQuota, Pod Security admission, RBAC. 422 Invalid: a pod field the CRD let through.
+ */
+function podRejection(name: string, error: unknown): ApplicationFailure | undefined {
+  const status = apiStatusCode(error);
+  if (status !== 403 && status !== 422) return undefined;
+  return ApplicationFailure.nonRetryable(
+    `cannot create runner pod ${name}: ${describeApiError(error)}`,
+    RUNNER_POD_REJECTED,
+  );
 }
 
 function firstFailure(states: ReadonlyMap<string, RunnerState | undefined>): RunnerFailure | undefined {

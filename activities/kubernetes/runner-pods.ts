@@ -2,7 +2,7 @@
  * Runner pods as Kubernetes objects: their names, their manifest, and what their status says about the runner.
  * Pure functions, so the rules are visible and tested without a cluster.
  */
-import type { V1Pod } from '@kubernetes/client-node';
+import type { V1Pod, V1PodSecurityContext, V1ResourceRequirements, V1SecurityContext } from '@kubernetes/client-node';
 import { dirname } from 'node:path';
 import {
   COMPONENT_LABEL,
@@ -13,7 +13,8 @@ import {
   MANAGED_BY_LABEL,
   RUNNER_COMPONENT,
 } from '../../src/k8s/labels.js';
-import { LOADTEST_API_VERSION, LOADTEST_KIND, type LoadTestSpec } from '../../src/loadtest/spec.js';
+import { isOperatorAnnotationKey, isOperatorLabelKey } from '../../src/loadtest/kubernetes-values.js';
+import { LOADTEST_API_VERSION, LOADTEST_KIND, type LoadTestSpec, type RunnerSpec } from '../../src/loadtest/spec.js';
 import type { LoadTestRef } from '../../src/loadtest/workflow-id.js';
 import {
   DEFAULT_TERMINATION_MESSAGE_PATH,
@@ -47,6 +48,68 @@ export function runnerLabels(loadTest: LoadTestRef, generation: number): Record<
   };
 }
 
+/** The uid and gid the runner image runs as (Dockerfile: `USER 1000:1000`). */
+export const RUNNER_UID = 1000;
+
+/**
+ * What the `restricted` Pod Security Standard asks of a pod, so that runner pods are admitted in any namespace:
+ * a non-root numeric user, the runtime's default seccomp profile.
+ */
+export const RUNNER_POD_SECURITY: V1PodSecurityContext = {
+  runAsNonRoot: true,
+  runAsUser: RUNNER_UID,
+  runAsGroup: RUNNER_UID,
+  seccompProfile: { type: 'RuntimeDefault' },
+};
+
+/** ... and of each container: no privilege escalation, no capabilities; the runner writes nothing to its image. */
+export const RUNNER_CONTAINER_SECURITY: V1SecurityContext = {
+  allowPrivilegeEscalation: false,
+  readOnlyRootFilesystem: true,
+  capabilities: { drop: ['ALL'] },
+};
+
+type ResourceName = 'cpu' | 'memory' | 'ephemeral-storage';
+type ResourceList = Partial<Record<ResourceName, string>>;
+const RESOURCE_NAMES: readonly ResourceName[] = ['cpu', 'memory', 'ephemeral-storage'];
+
+/**
+ * Resources of a runner container for every resource `spec.runner.resources` does not name. A runner is one Node.js
+ * process (measured: 82-89 MB resident with 1 to 1000 connections); the request keeps it out of BestEffort
+ * (first to be evicted, and refused by a ResourceQuota that requires requests) and the memory limit stops a runaway
+ * runner before it hurts its node. A quarter of a core is enough to start and pace a test, and the runner may use
+ * whatever CPU is idle on its node beyond that: there is deliberately no CPU limit, because CFS throttling stalls a
+ * throttled process for the rest of its 100 ms period, and the runner would measure those stalls as the target's
+ * latency.
+ */
+export const DEFAULT_RUNNER_RESOURCES: { readonly requests: ResourceList; readonly limits: ResourceList } = {
+  requests: { cpu: '250m', memory: '128Mi' },
+  limits: { memory: '256Mi' },
+};
+
+/**
+ * The runner container's resources: for each resource the LoadTest names (in requests or limits), what it wrote
+ * and nothing more; for each it does not, the defaults. (A default memory limit beside a memory request written
+ * larger would make the pod invalid.)
+ */
+export function runnerResources(resources: RunnerSpec['resources']): V1ResourceRequirements {
+  const requests: ResourceList = {};
+  const limits: ResourceList = {};
+  for (const name of RESOURCE_NAMES) {
+    const named = resources?.requests?.[name] !== undefined || resources?.limits?.[name] !== undefined;
+    const request = named ? resources?.requests?.[name] : DEFAULT_RUNNER_RESOURCES.requests[name];
+    const limit = named ? resources?.limits?.[name] : DEFAULT_RUNNER_RESOURCES.limits[name];
+    if (request !== undefined) requests[name] = String(request);
+    if (limit !== undefined) limits[name] = String(limit);
+  }
+  return { requests, limits };
+}
+
+/** The LoadTest's own labels or annotations for its runners, without any key the operator keeps for itself. */
+function usersOwn(map: Record<string, string> | undefined, isOperators: (key: string) => boolean) {
+  return Object.fromEntries(Object.entries(map ?? {}).filter(([key]) => !isOperators(key)));
+}
+
 /**
  * One runner: owned by its LoadTest (so deleting the LoadTest deletes it), never restarted, waiting for the
  * start time that startRunners writes into its annotations (seen through a downwardAPI volume), and writing
@@ -54,13 +117,17 @@ export function runnerLabels(loadTest: LoadTestRef, generation: number): Record<
  */
 export function runnerPodManifest({ loadTest, generation, index, spec, image }: RunnerPodInput): V1Pod {
   const options = { ...runnerOptionsFromSpec(spec, loadTest.namespace), startAtFile: POD_ANNOTATIONS_FILE };
+  const runner: RunnerSpec = spec.runner ?? {};
+  const annotations = usersOwn(runner.annotations, isOperatorAnnotationKey);
   return {
     apiVersion: 'v1',
     kind: 'Pod',
     metadata: {
       name: runnerName(loadTest.name, generation, index),
       namespace: loadTest.namespace,
-      labels: runnerLabels(loadTest, generation),
+      // The CRD refuses the operator's keys in spec.runner; a LoadTest stored before it did still cannot take them.
+      labels: { ...usersOwn(runner.labels, isOperatorLabelKey), ...runnerLabels(loadTest, generation) },
+      ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
       ownerReferences: [
         {
           apiVersion: LOADTEST_API_VERSION,
@@ -76,12 +143,24 @@ export function runnerPodManifest({ loadTest, generation, index, spec, image }: 
       restartPolicy: 'Never',
       // Runners are stateless load generators; a deleted one need not finish politely.
       terminationGracePeriodSeconds: 5,
+      // Runners call no Kubernetes API, so they get no token, whichever ServiceAccount spec.runner names.
+      automountServiceAccountToken: false,
+      securityContext: RUNNER_POD_SECURITY,
+      ...(runner.serviceAccountName !== undefined ? { serviceAccountName: runner.serviceAccountName } : {}),
+      ...(runner.priorityClassName !== undefined ? { priorityClassName: runner.priorityClassName } : {}),
+      ...(runner.nodeSelector !== undefined ? { nodeSelector: runner.nodeSelector } : {}),
+      ...(runner.tolerations !== undefined ? { tolerations: runner.tolerations } : {}),
+      // Affinity passes as written (the CRD checks only its three kinds); the API server validates it on create.
+      ...(runner.affinity !== undefined ? { affinity: runner.affinity } : {}),
+      ...(runner.imagePullSecrets !== undefined ? { imagePullSecrets: runner.imagePullSecrets } : {}),
       containers: [
         {
           name: RUNNER_CONTAINER,
           image,
           args: runnerArgs(options, { summaryFile: DEFAULT_TERMINATION_MESSAGE_PATH }),
           terminationMessagePolicy: 'File',
+          securityContext: RUNNER_CONTAINER_SECURITY,
+          resources: runnerResources(runner.resources),
           volumeMounts: [{ name: PODINFO_VOLUME, mountPath: dirname(POD_ANNOTATIONS_FILE), readOnly: true }],
         },
       ],
@@ -120,6 +199,14 @@ export function runnerState(pod: V1Pod): RunnerState {
   const phase = pod.status?.phase;
   if (phase === 'Succeeded') return { kind: 'succeeded', summary: terminated?.message ?? '' };
   if (phase === 'Failed') {
+    if (terminated?.reason === 'OOMKilled') {
+      // The kernel killed it at its memory limit: the exit code (137) alone reads like any SIGKILL.
+      const limit = pod.spec?.containers.find((c) => c.name === RUNNER_CONTAINER)?.resources?.limits?.memory;
+      return {
+        kind: 'failed',
+        reason: `was killed for running out of memory (OOMKilled, memory limit ${limit ?? 'of its node'})`,
+      };
+    }
     if (terminated !== undefined) {
       return { kind: 'failed', reason: describeExit(terminated.exitCode, terminated.reason, terminated.message) };
     }

@@ -5,6 +5,18 @@
  */
 import { z } from 'zod';
 import { DURATION_PATTERN } from './duration.js';
+import {
+  DNS_SUBDOMAIN_MAX_LENGTH,
+  DNS_SUBDOMAIN_PATTERN,
+  isOperatorAnnotationKey,
+  isOperatorLabelKey,
+  isQualifiedName,
+  LABEL_VALUE_MAX_LENGTH,
+  LABEL_VALUE_PATTERN,
+  OPERATOR_KEY_PREFIX,
+  OPERATOR_LABEL_KEYS,
+  quantityProblem,
+} from './kubernetes-values.js';
 import { thresholdProblem } from './thresholds.js';
 
 export const LOADTEST_GROUP = 'example.org';
@@ -109,6 +121,127 @@ export const testSpecSchema = z.preprocess(
     }),
 );
 
+/** An object schema that, like the API server, drops null fields and rejects unknown ones. */
+const section = <Shape extends z.core.$ZodLooseShape>(shape: Shape) =>
+  z.preprocess((value) => withoutNullFields(value), z.strictObject(shape, { error: unknownFieldMessage }));
+
+/** A resource quantity: a string ("250m", "128Mi") or a whole number, as Kubernetes takes them. */
+const quantitySchema = z
+  .union([z.int(), z.string()], { error: 'must be a Kubernetes quantity (a string such as "250m" or a whole number)' })
+  .superRefine((value, ctx) => {
+    const problem = quantityProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+const resourceListSchema = section({
+  cpu: quantitySchema.optional(),
+  memory: quantitySchema.optional(),
+  'ephemeral-storage': quantitySchema.optional(),
+});
+
+const labelValueSchema = z
+  .string()
+  .max(LABEL_VALUE_MAX_LENGTH, `a label value is at most ${LABEL_VALUE_MAX_LENGTH} characters`)
+  .regex(LABEL_VALUE_PATTERN, 'a label value is alphanumerics with "-", "_" or "." inside');
+
+const MAP_MAX_ENTRIES = 64;
+const keyMessage = (field: string) =>
+  `${field} keys must be label keys: an optional DNS-subdomain prefix and "/", then at most 63 alphanumerics with "-", "_" or "." inside`;
+
+/** A map keyed like labels: valid keys (at most 64 of them), and none the operator keeps for itself. */
+const keyedMap = <Value extends z.ZodType>(
+  field: string,
+  value: Value,
+  reserved?: { isReserved: (key: string) => boolean; message: string },
+) =>
+  z
+    .record(z.string(), value)
+    .superRefine((map, ctx) => {
+      const keys = Object.keys(map);
+      if (keys.length > MAP_MAX_ENTRIES) {
+        ctx.addIssue({ code: 'custom', message: `${field} must have at most ${MAP_MAX_ENTRIES} entries` });
+      }
+      if (!keys.every(isQualifiedName)) ctx.addIssue({ code: 'custom', message: keyMessage(field) });
+      if (reserved !== undefined && keys.some(reserved.isReserved)) {
+        ctx.addIssue({ code: 'custom', message: reserved.message });
+      }
+    })
+    .optional();
+
+/** The CRD's messages, word for word (crds/loadtest.yaml). */
+export const RESERVED_LABELS_MESSAGE =
+  `runner.labels may not set the operator's own labels (${OPERATOR_LABEL_KEYS.join(', ')} and ${OPERATOR_KEY_PREFIX}*): ` +
+  'the operator finds its runner pods by them';
+export const RESERVED_ANNOTATIONS_MESSAGE = `runner.annotations may not set the operator's own annotations (${OPERATOR_KEY_PREFIX}*)`;
+
+const dnsSubdomain = (field: string) =>
+  z
+    .string()
+    .max(DNS_SUBDOMAIN_MAX_LENGTH, `${field} is at most ${DNS_SUBDOMAIN_MAX_LENGTH} characters`)
+    .regex(DNS_SUBDOMAIN_PATTERN, `${field} must be a DNS subdomain (lower-case letters, digits, "-" and ".")`);
+
+const TOLERATION_OPERATORS = ['', 'Exists', 'Equal'] as const;
+const TAINT_EFFECTS = ['', 'NoSchedule', 'PreferNoSchedule', 'NoExecute'] as const;
+
+const TOLERATION_MESSAGES = {
+  existsWithValue: 'a toleration with operator Exists takes no value',
+  noKey: 'a toleration without a key must have operator Exists (it then tolerates every taint)',
+  seconds: 'tolerationSeconds is only for effect NoExecute',
+};
+
+const tolerationSchema = section({
+  key: z.string().max(316, 'a toleration key is at most 316 characters').optional(),
+  operator: z.enum(TOLERATION_OPERATORS, { message: 'a toleration operator is Exists or Equal' }).optional(),
+  value: z.string().max(LABEL_VALUE_MAX_LENGTH, 'a toleration value is at most 63 characters').optional(),
+  effect: z
+    .enum(TAINT_EFFECTS, { message: 'a toleration effect is NoSchedule, PreferNoSchedule or NoExecute' })
+    .optional(),
+  tolerationSeconds: z.int('tolerationSeconds must be an integer').optional(),
+}).superRefine((toleration, ctx) => {
+  if (toleration.operator === 'Exists' && (toleration.value ?? '') !== '') {
+    ctx.addIssue({ code: 'custom', message: TOLERATION_MESSAGES.existsWithValue });
+  }
+  if ((toleration.key ?? '') === '' && toleration.operator !== 'Exists') {
+    ctx.addIssue({ code: 'custom', message: TOLERATION_MESSAGES.noKey });
+  }
+  if (toleration.tolerationSeconds !== undefined && toleration.effect !== 'NoExecute') {
+    ctx.addIssue({ code: 'custom', message: TOLERATION_MESSAGES.seconds });
+  }
+});
+
+/** One of a pod's affinity kinds: passed to the pod as written, and validated by the API server there. */
+const affinityTermsSchema = z.record(z.string(), z.unknown()).optional();
+
+/**
+ * How runner pods are placed, sized and labelled (README, "spec.runner"). No defaults here: the operator fills
+ * them in when it builds the pods (activities/kubernetes/runner-pods.ts), so stored LoadTests keep only what
+ * their authors wrote and a newer operator's defaults apply to them.
+ */
+export const runnerSpecSchema = section({
+  resources: section({ requests: resourceListSchema.optional(), limits: resourceListSchema.optional() }).optional(),
+  nodeSelector: keyedMap('runner.nodeSelector', labelValueSchema),
+  tolerations: z.array(tolerationSchema).max(64, 'runner.tolerations must have at most 64 entries').optional(),
+  affinity: section({
+    nodeAffinity: affinityTermsSchema,
+    podAffinity: affinityTermsSchema,
+    podAntiAffinity: affinityTermsSchema,
+  }).optional(),
+  imagePullSecrets: z
+    .array(section({ name: dnsSubdomain('an image pull secret name') }))
+    .max(16, 'runner.imagePullSecrets must have at most 16 entries')
+    .optional(),
+  priorityClassName: dnsSubdomain('runner.priorityClassName').optional(),
+  serviceAccountName: dnsSubdomain('runner.serviceAccountName').optional(),
+  labels: keyedMap('runner.labels', labelValueSchema, {
+    isReserved: isOperatorLabelKey,
+    message: RESERVED_LABELS_MESSAGE,
+  }),
+  annotations: keyedMap('runner.annotations', z.string(), {
+    isReserved: isOperatorAnnotationKey,
+    message: RESERVED_ANNOTATIONS_MESSAGE,
+  }),
+});
+
 export const loadTestSpecSchema = z.preprocess(
   (spec) => withoutNullFields(spec),
   z.strictObject(
@@ -131,6 +264,7 @@ export const loadTestSpecSchema = z.preprocess(
         )
         .max(32, 'at most 32 thresholds')
         .optional(),
+      runner: runnerSpecSchema.optional(),
     },
     { error: unknownFieldMessage },
   ),
@@ -138,6 +272,7 @@ export const loadTestSpecSchema = z.preprocess(
 
 export type TestSpec = z.infer<typeof testSpecSchema>;
 export type LoadTestSpec = z.infer<typeof loadTestSpecSchema>;
+export type RunnerSpec = z.infer<typeof runnerSpecSchema>;
 
 /** Where the requests go, as the runners see it: `url`, or the Service's cluster DNS name in `namespace`. */
 export function targetUrl(test: TestSpec, namespace: string): string {

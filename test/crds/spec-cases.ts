@@ -26,6 +26,221 @@ const invalid = (name: string, spec: unknown, ...messageIncludes: string[]): Spe
 /** A spec with one runner and `test` fields over a Service target. */
 const withTest = (test: Record<string, unknown>) => ({ replicas: 1, test: { ...service, ...test } });
 
+/** A spec with one runner over a Service and this `runner` section. */
+const withRunner = (runner: unknown) => ({ replicas: 1, test: service, runner });
+const requests = (resources: Record<string, unknown>) => withRunner({ resources: { requests: resources } });
+const toleration = (fields: Record<string, unknown>) => withRunner({ tolerations: [fields] });
+const many = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, index) => [`k${index}`, 'v']));
+
+/** spec.runner: what runner pods get besides the operator's own settings (README, "spec.runner"). */
+const RUNNER_CASES: SpecCase[] = [
+  valid('an empty runner section', withRunner({})),
+  valid('every runner field set', {
+    replicas: 2,
+    test: service,
+    runner: {
+      resources: {
+        requests: { cpu: '500m', memory: '256Mi', 'ephemeral-storage': '1Gi' },
+        limits: { cpu: 2, memory: '1.5Gi', 'ephemeral-storage': '2G' },
+      },
+      nodeSelector: { 'kubernetes.io/os': 'linux', pool: '' },
+      tolerations: [
+        { key: 'dedicated', operator: 'Equal', value: 'load', effect: 'NoSchedule' },
+        { key: 'node.kubernetes.io/unreachable', operator: 'Exists', effect: 'NoExecute', tolerationSeconds: 30 },
+        { operator: 'Exists' },
+      ],
+      affinity: {
+        nodeAffinity: {
+          requiredDuringSchedulingIgnoredDuringExecution: {
+            nodeSelectorTerms: [{ matchExpressions: [{ key: 'pool', operator: 'In', values: ['load'] }] }],
+          },
+        },
+        podAntiAffinity: {
+          preferredDuringSchedulingIgnoredDuringExecution: [
+            {
+              weight: 100,
+              podAffinityTerm: { topologyKey: 'kubernetes.io/hostname', labelSelector: { matchLabels: { a: 'b' } } },
+            },
+          ],
+        },
+      },
+      imagePullSecrets: [{ name: 'registry.example' }],
+      priorityClassName: 'load-tests',
+      serviceAccountName: 'runner',
+      labels: { team: 'checkout', 'example.com/cost-center': 'c-42', [`x${'y'.repeat(62)}`]: 'v'.repeat(63) },
+      annotations: { 'example.com/note': 'any text, even "quoted"', 'app.kubernetes.io/managed-by': 'anyone' },
+    },
+  }),
+  valid(
+    'quantities in every form Kubernetes writes them (0, -0, 1e3, .5, 1., +2, 100n, 1E, 64Ki)',
+    withRunner({
+      resources: {
+        requests: { cpu: '0', memory: '1e3', 'ephemeral-storage': '.5' },
+        limits: { cpu: '1.', memory: '+2', 'ephemeral-storage': '64Ki' },
+      },
+    }),
+  ),
+  valid(
+    'a zero written as "-0", and exa and nano suffixes',
+    requests({ cpu: '-0', memory: '1E', 'ephemeral-storage': '100n' }),
+  ),
+  valid('whole-number quantities', requests({ cpu: 1, memory: 134217728 })),
+
+  invalid(
+    'a negative CPU request ("-250m")',
+    requests({ cpu: '-250m' }),
+    'spec.runner.resources.requests.cpu',
+    'must not be negative',
+  ),
+  invalid(
+    'a negative memory limit written as a number (-1)',
+    withRunner({ resources: { limits: { memory: -1 } } }),
+    'spec.runner.resources.limits.memory',
+    'must not be negative',
+  ),
+  invalid(
+    'a quantity with a space ("250 m")',
+    requests({ cpu: '250 m' }),
+    'spec.runner.resources.requests.cpu',
+    'must be a Kubernetes quantity',
+  ),
+  invalid(
+    'a quantity in words ("one")',
+    requests({ memory: 'one' }),
+    'spec.runner.resources.requests.memory',
+    'must be a Kubernetes quantity',
+  ),
+  invalid(
+    'an upper-case kilo ("200K", Kubernetes writes 200k)',
+    requests({ 'ephemeral-storage': '200K' }),
+    'spec.runner.resources.requests.ephemeral-storage',
+    'must be a Kubernetes quantity',
+  ),
+  invalid('a suffix with no number ("Mi")', requests({ memory: 'Mi' }), 'must be a Kubernetes quantity'),
+  invalid(
+    'an exponent out of int64 range ("1e9223372036854775808")',
+    requests({ cpu: '1e9223372036854775808' }),
+    'must be a Kubernetes quantity',
+  ),
+  invalid('a fractional number (0.5, not "0.5")', requests({ cpu: 0.5 }), 'spec.runner.resources.requests.cpu'),
+  invalid(
+    'a resource that is not cpu, memory or ephemeral-storage (gpu)',
+    requests({ gpu: '1' }),
+    'unknown field',
+    'gpu',
+  ),
+  invalid(
+    'a misspelled runner field (nodeSelectors)',
+    withRunner({ nodeSelectors: {} }),
+    'unknown field',
+    'nodeSelectors',
+  ),
+  invalid(
+    'a misspelled affinity kind (nodeAfinity)',
+    withRunner({ affinity: { nodeAfinity: {} } }),
+    'unknown field',
+    'nodeAfinity',
+  ),
+  invalid(
+    'an affinity kind that is not an object',
+    withRunner({ affinity: { nodeAffinity: [] } }),
+    'spec.runner.affinity.nodeAffinity',
+  ),
+  invalid(
+    'a label that would hide the runner from the operator (app.kubernetes.io/managed-by)',
+    withRunner({ labels: { 'app.kubernetes.io/managed-by': 'me' } }),
+    "runner.labels may not set the operator's own labels",
+    'the operator finds its runner pods by them',
+  ),
+  invalid(
+    'a label under the operator’s prefix (loadtest.example.org/uid)',
+    withRunner({ labels: { team: 'a', 'loadtest.example.org/uid': 'x' } }),
+    "runner.labels may not set the operator's own labels",
+  ),
+  invalid(
+    'an annotation under the operator’s prefix (loadtest.example.org/start-at)',
+    withRunner({ annotations: { 'loadtest.example.org/start-at': '0' } }),
+    "runner.annotations may not set the operator's own annotations",
+  ),
+  invalid(
+    'a label key with a space',
+    withRunner({ labels: { 'my team': 'a' } }),
+    'runner.labels keys must be label keys',
+  ),
+  invalid(
+    'a label key whose name is over 63 characters',
+    withRunner({ labels: { [`x${'y'.repeat(63)}`]: 'a' } }),
+    'runner.labels keys must be label keys',
+  ),
+  invalid(
+    'a label key whose prefix is over 253 characters',
+    withRunner({ labels: { [`${'a'.repeat(254)}/name`]: 'a' } }),
+    'runner.labels keys must be label keys',
+  ),
+  invalid(
+    'an annotation key with two slashes',
+    withRunner({ annotations: { 'a/b/c': 'x' } }),
+    'runner.annotations keys must be label keys',
+  ),
+  invalid(
+    'a nodeSelector key ending in "-"',
+    withRunner({ nodeSelector: { 'pool-': 'a' } }),
+    'runner.nodeSelector keys',
+  ),
+  invalid('a label value with a space', withRunner({ labels: { team: 'check out' } }), 'spec.runner.labels.team'),
+  invalid(
+    'a label value over 63 characters',
+    withRunner({ labels: { team: 'v'.repeat(64) } }),
+    'spec.runner.labels.team',
+  ),
+  invalid('more than 64 labels', withRunner({ labels: many(65) }), 'spec.runner.labels', '64'),
+  invalid('more than 64 annotations', withRunner({ annotations: many(65) }), 'spec.runner.annotations', '64'),
+  invalid(
+    'a toleration with operator Exists and a value',
+    toleration({ key: 'a', operator: 'Exists', value: 'b' }),
+    'a toleration with operator Exists takes no value',
+  ),
+  invalid(
+    'a toleration with neither key nor operator Exists',
+    toleration({ value: 'b' }),
+    'a toleration without a key must have operator Exists',
+  ),
+  invalid(
+    'tolerationSeconds on a NoSchedule toleration',
+    toleration({ key: 'a', effect: 'NoSchedule', tolerationSeconds: 5 }),
+    'tolerationSeconds is only for effect NoExecute',
+  ),
+  invalid(
+    'a toleration effect that does not exist (NoRun)',
+    toleration({ key: 'a', effect: 'NoRun' }),
+    'spec.runner.tolerations',
+    'NoSchedule',
+  ),
+  invalid(
+    'a misspelled toleration field (tolerationSecond)',
+    toleration({ key: 'a', tolerationSecond: 5 }),
+    'unknown field',
+    'tolerationSecond',
+  ),
+  invalid(
+    'an image pull secret without a name',
+    withRunner({ imagePullSecrets: [{}] }),
+    'spec.runner.imagePullSecrets',
+    'name',
+  ),
+  invalid(
+    'a priorityClassName with "_"',
+    withRunner({ priorityClassName: 'load_tests' }),
+    'spec.runner.priorityClassName',
+  ),
+  invalid(
+    'a serviceAccountName in upper case',
+    withRunner({ serviceAccountName: 'Runner' }),
+    'spec.runner.serviceAccountName',
+  ),
+  invalid('a runner section that is a string', withRunner('big'), 'spec.runner'),
+];
+
 export const SPEC_CASES: SpecCase[] = [
   valid('the smallest spec: replicas and a Service', { replicas: 1, test: service }),
   valid('every test field set, at their limits', {
@@ -105,4 +320,5 @@ export const SPEC_CASES: SpecCase[] = [
   // Misspelled fields: rejected, as `kubectl apply` does (strict field validation), never silently dropped.
   invalid('a misspelled test field (spec.test.repaet)', withTest({ repaet: 3 }), 'unknown field', 'repaet'),
   invalid('a misspelled spec field (spec.replica)', { replica: 1, test: service }, 'unknown field', 'replica'),
+  ...RUNNER_CASES,
 ];

@@ -1,7 +1,7 @@
 /**
  * Driving the operator on the test bed the way a person does: kubectl with the test bed's KUBECONFIG, the
  * operator's own processes (`loadtest-operator worker` and `watcher`), and a local HTTP server standing behind
- * a selector-less Service (the node agent forwards `<svc>.<ns>.svc:<port>` to its EndpointSlice address).
+ * a selector-less Service (host-service.ts: kube-proxy on the real node, the node agent on the process node).
  */
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
@@ -11,7 +11,9 @@ import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { exposeAsService } from '../support/target-server.js';
+import { DEFAULT_SERVICE_ACCOUNT_WAIT } from '../support/kubectl.js';
+import { exposeHostServer, type HostService } from '../testbed/host-service.js';
+import { namespaceAnnotationsFor, type TestbedNode } from '../testbed/nodes.js';
 import { requireTool } from '../support/tools.js';
 
 export const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -62,8 +64,11 @@ export async function ensureCrd(): Promise<void> {
   await kubectl(['wait', '--for=condition=Established', 'crd/loadtests.example.org', '--timeout=60s']);
 }
 
-export async function createNamespace(name: string): Promise<void> {
-  await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
+/** A namespace whose pods run on `node` (nodes.ts): the operator creates its runner pods as it would anywhere. */
+export async function createNamespace(name: string, node?: TestbedNode): Promise<void> {
+  const annotations = node === undefined ? undefined : namespaceAnnotationsFor(node);
+  await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, annotations } });
+  await kubectl(DEFAULT_SERVICE_ACCOUNT_WAIT(name));
 }
 
 export function loadTestManifest(namespace: string, name: string, spec: object): object {
@@ -93,10 +98,11 @@ export async function podNames(namespace: string, selector: string): Promise<str
   return list.items.map((pod) => pod.metadata.name).sort();
 }
 
-/** An HTTP server on 127.0.0.1 that counts requests, reachable in the cluster as Service `name`. */
+/** An HTTP server on this machine that counts requests, reachable from pods on either node as Service `name`. */
 export class CountingServer {
   requests = 0;
   private server?: Server;
+  private service?: HostService;
 
   constructor(private readonly status = 200) {}
 
@@ -107,12 +113,13 @@ export class CountingServer {
       request.on('end', () => response.writeHead(this.status, { 'content-type': 'text/plain' }).end('ok'));
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
-    const { port } = this.server.address() as AddressInfo;
-    await exposeAsService(name, namespace, port, servicePort);
+    this.service = await exposeHostServer(this.server, name, namespace, servicePort);
   }
 
   async close(): Promise<void> {
+    // First: the bridge listener's close waits for the connections it handed over.
     this.server?.closeAllConnections();
+    await this.service?.close();
     await new Promise((resolve) => (this.server ? this.server.close(resolve) : resolve(undefined)));
   }
 }

@@ -1,11 +1,13 @@
 /**
  * The operator end to end on the test bed: kubectl apply → watcher → workflow → activities → runner pods →
- * status, with real runner processes sending real requests. Histories of these runs can be kept as replay
+ * status, with runner pods as containers of the product's image on the real node (kubelet, containerd, runc),
+ * sending real requests through kube-proxy to a server on this machine. Histories of these runs can be kept as replay
  * fixtures with RECORD_HISTORIES=1.
  */
 import type { Client } from '@temporalio/client';
 import { strict as assert } from 'node:assert';
 import { loadTestWorkflowId } from '../../src/loadtest/workflow-id.js';
+import { REAL_NODE } from '../testbed/nodes.js';
 import { saveHistoriesIfRecording } from '../workflows/histories.js';
 import {
   apply,
@@ -24,6 +26,12 @@ import {
   temporalClient,
   waitForJsonPath,
 } from './cluster.js';
+
+interface RunnerPodJson {
+  metadata: { ownerReferences: Array<{ uid: string; controller: boolean }> };
+  spec: { nodeName: string };
+  status: { containerStatuses: Array<{ containerID?: string }> };
+}
 
 interface LoadTestJson {
   metadata: { name: string; namespace: string; uid: string; generation: number };
@@ -60,7 +68,7 @@ describe('operator on the test bed', function () {
 
   beforeEach(async () => {
     namespace = `op-${process.pid}-${++testNumber}`;
-    await createNamespace(namespace);
+    await createNamespace(namespace, 'real');
   });
 
   afterEach(async () => {
@@ -120,18 +128,18 @@ describe('operator on the test bed', function () {
     );
     assert.deepEqual(object.status?.children, pods);
     for (const name of pods) {
-      const pod = await getJson<{ metadata: { ownerReferences: Array<{ uid: string; controller: boolean }> } }>([
-        'get',
-        'pod',
-        name,
-        '-n',
-        namespace,
-      ]);
+      const pod = await getJson<RunnerPodJson>(['get', 'pod', name, '-n', namespace]);
       assert.deepEqual(
         pod.metadata.ownerReferences.map((owner) => [owner.uid, owner.controller]),
         [[object.metadata.uid, true]],
       );
+      // A container that containerd ran on the real node, not a process of the process node.
+      assert.equal(pod.spec.nodeName, REAL_NODE);
+      assert.match(pod.status.containerStatuses[0]?.containerID ?? '', /^containerd:\/\/[0-9a-f]{64}$/);
     }
+    // The kubelet serves the container's output: the runner's report of its 10 requests.
+    const logs = await kubectl(['logs', pods[0]!, '-n', namespace]);
+    assert.match(logs, /\b10 requests\b|requests\s+10\b/, logs);
     const table = await kubectl(['get', 'ld', 'example-02', '-n', namespace]);
     assert.match(table, /STATE\s+CHILDREN\s+REQUESTS\/S\s+P99\s+AGE/);
     assert.match(table, /finished\s+\["example-02-g1-0",/);
@@ -304,6 +312,22 @@ describe('operator on the test bed', function () {
     assert.equal(object.status?.message, 'threshold "errorRate < 1%" breached: errorRate was 100%');
   });
 
+  it('ends failed saying a runner ran out of memory when the kernel OOM-kills it at its memory limit', async () => {
+    await serve();
+    // Too little memory for Node to start.
+    const runner = { resources: { limits: { memory: '24Mi' } } };
+    await apply(
+      loadTestManifest(namespace, 'starved', { replicas: 1, runner, test: { serviceName: 'nginx', repeat: 1 } }),
+    );
+    await waitForJsonPath('ld/starved', namespace, '{.status.state}', 'failed');
+
+    const object = await loadTest('starved');
+    assert.equal(
+      object.status?.message,
+      'runner starved-g1-0 was killed for running out of memory (OOMKilled, memory limit 24Mi)',
+    );
+  });
+
   it('ends failed saying so when the target Service does not exist', async () => {
     await apply(loadTestManifest(namespace, 'nowhere', { replicas: 1, test: { serviceName: 'missing', repeat: 1 } }));
     await waitForJsonPath('ld/nowhere', namespace, '{.status.state}', 'failed');
@@ -365,5 +389,41 @@ describe('operator on the test bed', function () {
         /set at most one of test\.repeat and test\.duration/,
       );
     });
+  });
+});
+
+describe('operator on the test bed, with a runner image that does not exist', function () {
+  this.timeout(180_000);
+  const image = 'localhost/loadtest-no-such-image:1';
+  const namespace = `op-${process.pid}-missing-image`;
+  let operator: Operator;
+  let server: CountingServer;
+
+  before(async () => {
+    await ensureCrd();
+    operator = new Operator('missing-image', { RUNNER_IMAGE: image });
+    operator.start();
+    await createNamespace(namespace, 'real');
+    server = new CountingServer();
+    await server.expose(namespace, 'nginx');
+  });
+
+  after(async () => {
+    await operator?.stop();
+    await server?.close();
+    await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => {});
+  });
+
+  it("fails the LoadTest with the kubelet's reason, naming the runner, before the start timeout", async () => {
+    await apply(loadTestManifest(namespace, 'unpullable', { replicas: 2, test: { serviceName: 'nginx', repeat: 1 } }));
+    await waitForJsonPath('ld/unpullable', namespace, '{.status.state}', 'failed');
+
+    const object = await getJson<LoadTestJson>(['get', 'ld', 'unpullable', '-n', namespace]);
+    // The kubelet's back-off after a failed pull, not the start timeout's "did not start within".
+    assert.match(
+      object.status?.message ?? '',
+      /^runner unpullable-g1-[01] cannot start: ImagePullBackOff: Back-off pulling image "localhost\/loadtest-no-such-image:1"/,
+    );
+    assert.equal(server.requests, 0);
   });
 });

@@ -4,11 +4,12 @@
  * ready, Temporal serving). Tests find it through process.env (KUBECONFIG, TEMPORAL_ADDRESS, ...).
  *
  * At the end, every process the run started must be gone, whether the test bed was reused or not (see
- * RunProcesses). A test bed started here is then stopped, and none of its processes may be left; a reused one
- * is left running.
+ * RunProcesses). A test bed started here is then stopped, and nothing of it may be left: no process, and the
+ * machine as it was before its real node (host-state.ts). A reused one is left running.
  */
 import { isAlive, defaultStateDir, readTestbedEnv } from '../testbed/state.js';
-import { testbedDown, testbedProcesses, testbedUp } from '../testbed/lifecycle.js';
+import { testbedDown, testbedLeftovers, testbedUp } from '../testbed/lifecycle.js';
+import { importOperatorImage } from '../testbed/real-node.js';
 import { describeProcesses, RunProcesses, TEST_RUN_MARKER } from './run-processes.js';
 
 /** How long the processes the tests started get to exit after the last test (pods of deleted namespaces). */
@@ -25,6 +26,8 @@ export async function mochaGlobalSetup(): Promise<void> {
   const env = await testbedUp(stateDir, { parentPid: process.pid });
   if (startedHere) console.log(`  test bed up in ${((Date.now() - started) / 1000).toFixed(1)} s (${stateDir})`);
   else console.log(`  reusing the test bed in ${stateDir}: same code and versions, apiserver ready, Temporal serving`);
+  // A reused test bed may hold an image of older code: runner pods on the real node must run this clone's.
+  await importOperatorImage(stateDir, (line) => console.log(`  ${line}`));
   // After the test bed is up, so that only what the tests start carries the marker.
   run = new RunProcesses(stateDir);
   process.env[TEST_RUN_MARKER] = run.runId;
@@ -47,9 +50,9 @@ export async function mochaGlobalTeardown(): Promise<void> {
   }
   if (startedHere) {
     await testbedDown(stateDir);
-    const leftovers = testbedProcesses(stateDir);
+    const leftovers = testbedLeftovers(stateDir);
     if (leftovers.length > 0) {
-      problems.push(`test bed processes left running after teardown:\n  ${describeProcesses(leftovers)}`);
+      problems.push(`the test bed left behind after teardown:\n  ${leftovers.join('\n  ')}`);
     }
   }
   if (problems.length > 0) throw new Error(problems.join('\n'));

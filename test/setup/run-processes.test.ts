@@ -8,6 +8,8 @@ import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { waitFor } from '../../src/util/process.js';
+import { findProcesses } from '../testbed/lifecycle.js';
 import { TESTBED_MARKER } from '../testbed/state.js';
 import { RunProcesses, TEST_RUN_MARKER } from './run-processes.js';
 
@@ -65,5 +67,33 @@ describe('processes a test run started', () => {
     const started = run.started().map((p) => p.pid);
     assert.ok(!started.includes(before.pid!), 'the pod that was running before the run is not counted');
     assert.deepEqual(started, [during.pid]);
+  });
+
+  it("does not count the test bed's components, even ones a test restarted, but counts the pods under them", async () => {
+    const run = new RunProcesses(stateDir);
+    // A supervisor started during the run (it inherits the run's marker) with a component and a pod under it.
+    const supervisor = spawn(
+      'bash',
+      ['-c', `sleep 600 & ${TESTBED_MARKER}="$1" sleep 600 & wait`, 'supervisor.js', stateDir],
+      { env: { ...process.env, [TEST_RUN_MARKER]: run.runId }, stdio: 'ignore', detached: true },
+    );
+    try {
+      const children = () => findProcesses(() => true).filter((p) => p.parent === supervisor.pid);
+      await waitFor(() => Promise.resolve(children().length === 2), {
+        timeoutMs: 10_000,
+        intervalMs: 20,
+        what: 'the supervisor stand-in to start its two children',
+      });
+      const pod = children().find((p) => p.pod);
+      assert.ok(pod !== undefined, 'one child carries the pod marker');
+      assert.deepEqual(
+        run.started().map((p) => p.pid),
+        [pod.pid],
+      );
+    } finally {
+      const exited = once(supervisor, 'exit');
+      process.kill(-supervisor.pid!, 'SIGKILL');
+      await exited;
+    }
   });
 });

@@ -1,11 +1,13 @@
 /**
  * The processes a test run started, so that the run can check they are all gone at its end, whether it
  * started the test bed or reused a running one: processes it spawned itself (they inherit TEST_RUN_MARKER
- * from its environment, as do theirs) and test-bed processes that were not there when it began (its pods).
+ * from its environment, as do theirs) and test-bed processes that were not there when it began (its pods). The
+ * test bed's own components are not counted, even when a test restarted them: stopping the test bed is the
+ * global teardown's business, which checks what it leaves (testbedLeftovers).
  */
 import { randomUUID } from 'node:crypto';
 import { StartTimeoutError, waitFor } from '../../src/util/process.js';
-import { findProcesses, testbedProcesses, type LiveProcess } from '../testbed/lifecycle.js';
+import { findProcesses, testbedComponents, testbedProcesses, type LiveProcess } from '../testbed/lifecycle.js';
 
 /** The environment variable that marks every process a test run spawned; its value names the run. */
 export const TEST_RUN_MARKER = 'LOADTEST_TEST_RUN';
@@ -24,8 +26,13 @@ export class RunProcesses {
 
   /** Live processes this run started: marked with its runId, or new in the test bed. */
   started(): LiveProcess[] {
-    const spawned = findProcesses((_, environment) => environment.includes(`${TEST_RUN_MARKER}=${this.runId}`));
-    const pods = testbedProcesses(this.stateDir).filter((p) => !this.testbedBefore.has(identity(p)));
+    const components = new Set(testbedComponents(this.stateDir).map(identity));
+    const spawned = findProcesses((_, environment) => environment.includes(`${TEST_RUN_MARKER}=${this.runId}`)).filter(
+      (p) => !components.has(identity(p)),
+    );
+    const pods = testbedProcesses(this.stateDir).filter(
+      (p) => !this.testbedBefore.has(identity(p)) && !components.has(identity(p)),
+    );
     const seen = new Set(spawned.map(identity));
     return [...spawned, ...pods.filter((p) => !seen.has(identity(p)))];
   }

@@ -48,6 +48,7 @@ describe('reusing a running test bed', () => {
       // A live process, so that it looks running.
       TESTBED_PID: String(process.pid),
       TESTBED_DIR: stateDir,
+      TESTBED_TOOLBOX_IMAGE: 'localhost/toolbox:none',
     };
   });
   afterEach(() => rm(stateDir, { recursive: true, force: true }));

@@ -55,10 +55,24 @@ export async function getJson<T = Record<string, unknown>>(resource: string, nam
   return JSON.parse(await kubectlOk(args)) as T;
 }
 
+/**
+ * Pods are admitted once the namespace has its `default` ServiceAccount, which the controller manager adds a moment
+ * after the namespace (as in any cluster).
+ */
+export const DEFAULT_SERVICE_ACCOUNT_WAIT = (namespace: string) => [
+  'wait',
+  '--for=create',
+  'serviceaccount/default',
+  '-n',
+  namespace,
+  '--timeout=60s',
+];
+
 /** A fresh namespace per test file keeps tests independent. */
 export async function createNamespace(prefix: string): Promise<string> {
   const name = `${prefix}-${Math.random().toString(36).slice(2, 8)}`;
   await kubectlOk(['create', 'namespace', name]);
+  await kubectlOk(DEFAULT_SERVICE_ACCOUNT_WAIT(name));
   return name;
 }
 

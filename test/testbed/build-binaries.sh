@@ -1,14 +1,19 @@
 #!/usr/bin/env bash
-# Builds the real Kubernetes control-plane binaries (etcd, kube-apiserver, kube-controller-manager) from the
-# Go module proxy. Output is cached OUTSIDE the clone, keyed by version, so CI's fresh clones reuse it.
+# Builds the test bed's real Kubernetes binaries from the Go module proxy: etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler, and for the real node kubelet, kube-proxy and CoreDNS.
+# Output is cached OUTSIDE the clone, keyed by version, so CI's fresh clones reuse it; only missing binaries
+# are built.
 # Usage: build-binaries.sh   (prints the bin directory on the last line of stdout)
 set -euo pipefail
 
 K8S_VERSION="${K8S_VERSION:-v1.34.4}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
+COREDNS_VERSION="${COREDNS_VERSION:-v1.15.0}"
 CACHE_ROOT="${LOADTEST_OPERATOR_CACHE:-$HOME/.cache/loadtest-operator}"
 K8S_BIN="$CACHE_ROOT/kubernetes-$K8S_VERSION"
 ETCD_BIN="$CACHE_ROOT/etcd-$ETCD_VERSION"
+COREDNS_BIN="$CACHE_ROOT/coredns-$COREDNS_VERSION"
+K8S_COMMANDS="kube-apiserver kube-controller-manager kube-scheduler kubelet kube-proxy"
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false
 
 staging_minor="${K8S_VERSION#v1.}"            # 34.4
@@ -36,8 +41,10 @@ MOD
 }
 
 build_kubernetes() {
-  [ -x "$K8S_BIN/kube-apiserver" ] && [ -x "$K8S_BIN/kube-controller-manager" ] && return 0
-  echo "building kube-apiserver and kube-controller-manager $K8S_VERSION into $K8S_BIN (10-25 min cold)" >&2
+  local missing="" cmd
+  for cmd in $K8S_COMMANDS; do [ -x "$K8S_BIN/$cmd" ] || missing="$missing $cmd"; done
+  [ -z "$missing" ] && return 0
+  echo "building$missing $K8S_VERSION into $K8S_BIN (10-25 min cold)" >&2
   local work; work=$(mktemp -d)
   (
     cd "$work"
@@ -58,26 +65,36 @@ build_kubernetes() {
       echo
       for m in $staging; do echo "replace k8s.io/$m => k8s.io/$m $staging_version"; done
     } > go.mod
-    cat > tools.go <<'GO'
-//go:build tools
-
-package tools
-
-import (
-	_ "k8s.io/kubernetes/cmd/kube-apiserver"
-	_ "k8s.io/kubernetes/cmd/kube-controller-manager"
-)
-GO
+    {
+      printf '//go:build tools\n\npackage tools\n\nimport (\n'
+      for cmd in $missing; do printf '\t_ "k8s.io/kubernetes/cmd/%s"\n' "$cmd"; done
+      printf ')\n'
+    } > tools.go
     go mod tidy >&2
     local pkg=k8s.io/component-base/version
     local ldflags="-s -w -X $pkg.gitVersion=$K8S_VERSION -X $pkg.gitMajor=1 -X $pkg.gitMinor=$minor"
     ldflags="$ldflags -X k8s.io/client-go/pkg/version.gitVersion=$K8S_VERSION"
+    rm -rf "$K8S_BIN.tmp"
     mkdir -p "$K8S_BIN.tmp"
-    go build -trimpath -ldflags "$ldflags" -o "$K8S_BIN.tmp/" \
-      k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager >&2
+    local packages=""
+    for cmd in $missing; do packages="$packages k8s.io/kubernetes/cmd/$cmd"; done
+    # shellcheck disable=SC2086
+    go build -trimpath -ldflags "$ldflags" -o "$K8S_BIN.tmp/" $packages >&2
   )
-  rm -rf "$work" "$K8S_BIN"
-  mv "$K8S_BIN.tmp" "$K8S_BIN"
+  rm -rf "$work"
+  mkdir -p "$K8S_BIN"
+  for cmd in $missing; do mv "$K8S_BIN.tmp/$cmd" "$K8S_BIN/$cmd"; done
+  rm -rf "$K8S_BIN.tmp"
+}
+
+build_coredns() {
+  [ -x "$COREDNS_BIN/coredns" ] && return 0
+  echo "building coredns $COREDNS_VERSION into $COREDNS_BIN" >&2
+  rm -rf "$COREDNS_BIN.tmp"
+  # Its main package is the module root and its go.mod has no replace directives: go install works.
+  GOBIN="$COREDNS_BIN.tmp" go install -trimpath -ldflags "-s -w" "github.com/coredns/coredns@$COREDNS_VERSION" >&2
+  rm -rf "$COREDNS_BIN"
+  mv "$COREDNS_BIN.tmp" "$COREDNS_BIN"
 }
 
 mkdir -p "$CACHE_ROOT"
@@ -86,6 +103,11 @@ exec 9>"$CACHE_ROOT/.build.lock"
 flock 9
 build_etcd
 build_kubernetes
+build_coredns
 echo "ETCD=$ETCD_BIN/etcd"
 echo "KUBE_APISERVER=$K8S_BIN/kube-apiserver"
 echo "KUBE_CONTROLLER_MANAGER=$K8S_BIN/kube-controller-manager"
+echo "KUBE_SCHEDULER=$K8S_BIN/kube-scheduler"
+echo "KUBELET=$K8S_BIN/kubelet"
+echo "KUBE_PROXY=$K8S_BIN/kube-proxy"
+echo "COREDNS=$COREDNS_BIN/coredns"

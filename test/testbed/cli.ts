@@ -1,8 +1,10 @@
 /**
- * `npm run testbed -- up|down|status`: a local Kubernetes control plane, node agent and Temporal dev server.
+ * `npm run testbed -- up|down|status|restart <component>`: a local Kubernetes control plane, a process node
+ * agent, a real node (kubelet, containerd, kube-proxy, CoreDNS) and a Temporal dev server.
  */
+import { requestRestart } from './control.js';
 import { defaultStateDir, readTestbedEnv, isAlive } from './state.js';
-import { TestbedReuseError, testbedDown, testbedProcesses, testbedUp } from './lifecycle.js';
+import { TestbedReuseError, testbedDown, testbedLeftovers, testbedProcesses, testbedUp } from './lifecycle.js';
 
 const command = process.argv[2] ?? 'status';
 const stateDir = defaultStateDir();
@@ -27,10 +29,31 @@ switch (command) {
     printExports({ ...env });
     break;
   }
-  case 'down':
+  case 'down': {
     await testbedDown(stateDir);
-    console.error('test bed stopped');
+    const leftovers = testbedLeftovers(stateDir);
+    if (leftovers.length > 0) {
+      console.error(`test bed stopped, but left behind:\n  ${leftovers.join('\n  ')}`);
+      process.exitCode = 1;
+    } else console.error('test bed stopped');
     break;
+  }
+  case 'restart': {
+    const component = process.argv[3] === 'apiserver' ? 'kube-apiserver' : process.argv[3];
+    const env = readTestbedEnv(stateDir);
+    if (component === undefined) {
+      console.error('usage: npm run testbed -- restart <component> (e.g. kubelet, containerd, apiserver, temporal)');
+      process.exitCode = 2;
+    } else if (env === undefined || !isAlive(Number(env.TESTBED_PID))) {
+      console.error('test bed: down');
+      process.exitCode = 3;
+    } else {
+      const answer = await requestRestart(stateDir, component);
+      console.error(answer.message);
+      process.exitCode = answer.ok ? 0 : 1;
+    }
+    break;
+  }
   case 'status': {
     const env = readTestbedEnv(stateDir);
     if (env === undefined || !isAlive(Number(env.TESTBED_PID))) {
@@ -44,6 +67,6 @@ switch (command) {
     break;
   }
   default:
-    console.error(`usage: npm run testbed -- up|down|status (got "${command}")`);
+    console.error(`usage: npm run testbed -- up|down|status|restart <component> (got "${command}")`);
     process.exitCode = 2;
 }

@@ -4,13 +4,15 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { mkdir, open, readFile } from 'node:fs/promises';
+import { mkdir, open, readFile, rm } from 'node:fs/promises';
 import { request } from 'node:https';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Connection } from '@temporalio/client';
 import { waitFor } from '../../src/util/process.js';
+import { clearCrashedTestbed, hostLeftovers } from './host-state.js';
 import {
+  envFile,
   errorFile,
   fingerprintDifferences,
   fingerprintFile,
@@ -40,6 +42,8 @@ export async function testbedUp(stateDir: string, options: { parentPid?: number 
     return running;
   }
   await mkdir(stateDir, { recursive: true });
+  // Left by a supervisor that was killed: it must not pass for the new one's.
+  await rm(envFile(stateDir), { force: true });
   const supervisor = fileURLToPath(new URL('./supervisor.js', import.meta.url));
   const args = [supervisor, '--state-dir', stateDir];
   if (options.parentPid !== undefined) args.push('--parent-pid', String(options.parentPid));
@@ -52,15 +56,22 @@ export async function testbedUp(stateDir: string, options: { parentPid?: number 
   child.unref();
   await bootLog.close();
   const pid = child.pid!;
-  return waitFor(
+  // waitFor retries a probe that throws: a supervisor that gave up is an outcome, thrown after the wait.
+  const outcome = await waitFor<{ failure: string } | { env: TestbedEnv }>(
     () => {
-      if (existsSync(errorFile(stateDir)) && !isAlive(pid))
-        throw new TestbedStartError(readFileSync(errorFile(stateDir), 'utf8'));
-      if (!isAlive(pid)) throw new TestbedStartError(`the test bed supervisor exited; see ${supervisorLog(stateDir)}`);
-      return Promise.resolve(readTestbedEnv(stateDir));
+      if (!isAlive(pid)) {
+        const failure = existsSync(errorFile(stateDir))
+          ? readFileSync(errorFile(stateDir), 'utf8')
+          : `the test bed supervisor exited; see ${supervisorLog(stateDir)}`;
+        return Promise.resolve({ failure });
+      }
+      const env = readTestbedEnv(stateDir);
+      return Promise.resolve(env?.TESTBED_PID === String(pid) ? { env } : undefined);
     },
     { timeoutMs: UP_TIMEOUT_MS, intervalMs: 200, what: `the test bed (log: ${supervisorLog(stateDir)})` },
   );
+  if ('failure' in outcome) throw new TestbedStartError(outcome.failure);
+  return outcome.env;
 }
 
 export class TestbedStartError extends Error {}
@@ -131,29 +142,51 @@ async function temporalHealth(address: string): Promise<string> {
   }
 }
 
+/**
+ * Stops the test bed's supervisor, which stops everything it started and restores the machine. After a
+ * supervisor that was killed (SIGKILL) and stopped nothing, clears what it left: its components and the machine.
+ */
 export async function testbedDown(stateDir: string): Promise<void> {
   const pid = supervisorPid(stateDir);
-  if (pid === undefined || !isAlive(pid)) return;
-  process.kill(pid, 'SIGTERM');
-  await waitFor(() => Promise.resolve(!isAlive(pid)), {
-    timeoutMs: 60_000,
-    intervalMs: 100,
-    what: 'the test bed to stop',
-  });
+  if (pid !== undefined && isAlive(pid)) {
+    process.kill(pid, 'SIGTERM');
+    await waitFor(() => Promise.resolve(!isAlive(pid)), {
+      timeoutMs: 60_000,
+      intervalMs: 100,
+      what: 'the test bed to stop',
+    });
+  }
+  await clearCrashedTestbed(stateDir, () => undefined);
+  await rm(envFile(stateDir), { force: true });
 }
 
 function supervisorPid(stateDir: string): number | undefined {
   const env = readTestbedEnv(stateDir);
-  if (env !== undefined) return Number(env.TESTBED_PID);
+  if (env !== undefined && isAlive(Number(env.TESTBED_PID))) return Number(env.TESTBED_PID);
   // Still starting: find it by its command line.
   return testbedProcesses(stateDir).find((p) => p.command.includes('supervisor.js'))?.pid;
+}
+
+/**
+ * What a stopped test bed left behind, one line each: its processes, and what its real node changed on the
+ * machine (iptables chains, the bridge, veths, network namespaces, cgroups, mounts, sysctls, files).
+ */
+export function testbedLeftovers(stateDir: string): string[] {
+  return [
+    ...testbedProcesses(stateDir).map((p) => `process ${p.pid} ${p.command.slice(0, 100)}`),
+    ...hostLeftovers(stateDir),
+  ];
 }
 
 /** A live process; `started` (clock ticks after boot) tells it from a later process with the same pid. */
 export interface LiveProcess {
   pid: number;
   started: number;
+  /** The parent's pid. */
+  parent: number;
   command: string;
+  /** A pod's process on the process node (it carries TESTBED_MARKER in its environment), not a component. */
+  pod: boolean;
 }
 
 /** Every live process but this one for which `matches(command line, environment variables)` holds. */
@@ -164,10 +197,13 @@ export function findProcesses(matches: (command: string, environment: string[]) 
     try {
       const command = readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0').join(' ').trim();
       const environment = readFileSync(`/proc/${entry}/environ`, 'utf8').split('\0');
-      // Field 22 of stat, counted after the command name, which may itself contain spaces.
+      // Fields 4 (parent) and 22 (start time) of stat, counted after the command name, which may contain spaces.
       const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-      const started = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]);
-      if (matches(command, environment)) found.push({ pid: Number(entry), started, command });
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const pod = environment.some((variable) => variable.startsWith(`${TESTBED_MARKER}=`));
+      if (matches(command, environment)) {
+        found.push({ pid: Number(entry), started: Number(fields[19]), parent: Number(fields[1]), command, pod });
+      }
     } catch {
       // Exited while we looked.
     }
@@ -181,4 +217,26 @@ export function testbedProcesses(stateDir: string): LiveProcess[] {
   return findProcesses(
     (command, environment) => command.includes(stateDir) || environment.includes(`${TESTBED_MARKER}=${stateDir}`),
   );
+}
+
+/**
+ * The test bed's own components in `stateDir`: its supervisor and every process under it but the process node's
+ * pods (etcd, kube-apiserver, kubelet, containerd, Temporal, the machine lock's helper...). Containers of the
+ * real node are not among them: their shims leave the supervisor's tree.
+ */
+export function testbedComponents(stateDir: string): LiveProcess[] {
+  const processes = testbedProcesses(stateDir);
+  const all = findProcesses(() => true);
+  const components = new Set(processes.filter((p) => p.command.includes('supervisor.js')).map((p) => p.pid));
+  // Descendants, parents first: a child's pid is not always larger than its parent's, so repeat until stable.
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const p of all) {
+      if (!components.has(p.pid) && components.has(p.parent) && !p.pod) {
+        components.add(p.pid);
+        grew = true;
+      }
+    }
+  }
+  return all.filter((p) => components.has(p.pid));
 }

@@ -1,7 +1,9 @@
 /**
  * The test bed's stand-in for kubelet and cluster networking (test support code, not product code).
  *
- * - Registers one Ready Node and binds unscheduled pods to it.
+ * - Registers one Ready Node, PROCESS_NODE, and renews its Lease as a kubelet does (the node lifecycle
+ *   controller would mark a silent node unreachable). Runs the pods bound to it (kube-scheduler binds them; see
+ *   nodes.ts for which pods go where). Pods bound to another node are not its business.
  * - Runs each container's command as a local process with the pod's env, in a private mount namespace
  *   (`unshare --mount`) where, as in a container, the pod's own /etc/hosts, termination-message file and
  *   downwardAPI volumes are mounted. Images are mapped to local programs: the runner image to the local build.
@@ -18,9 +20,10 @@ import { createWriteStream, existsSync, mkdirSync, statSync, writeFileSync } fro
 import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { connect, createServer, type Server } from 'node:net';
 import { dirname, join } from 'node:path';
+import { NODE_LABEL, PROCESS_NODE, taintsOf } from './nodes.js';
 import { TESTBED_MARKER } from './state.js';
 
-export const NODE_NAME = 'testbed-node';
+export const NODE_NAME = PROCESS_NODE;
 /**
  * The node's InternalIP. EndpointSlices may not hold loopback addresses, so host-network endpoints on this node
  * use this address (TEST-NET-1, reserved for documentation, never routed) and the service proxy connects to
@@ -28,6 +31,8 @@ export const NODE_NAME = 'testbed-node';
  */
 export const NODE_IP = '192.0.2.10';
 const RUNNER_REPOSITORY = 'loadtest-operator';
+/** As a kubelet's default nodeLeaseDurationSeconds (40 s) / 4. */
+const LEASE_RENEW_MS = 10_000;
 
 export interface NodeAgentOptions {
   kubeconfig: string;
@@ -71,6 +76,7 @@ export class NodeAgent {
   private services = new Map<string, k8s.V1Service>();
   private slices = new Map<string, k8s.V1EndpointSlice>();
   private stopped = false;
+  private heartbeat: NodeJS.Timeout | undefined;
 
   constructor(private readonly options: NodeAgentOptions) {
     this.kubeConfig.loadFromFile(options.kubeconfig);
@@ -80,6 +86,8 @@ export class NodeAgent {
   async start(): Promise<void> {
     await mkdir(this.options.workDir, { recursive: true });
     await this.registerNode();
+    await this.renewLease();
+    this.heartbeat = setInterval(() => void this.renewLease(), LEASE_RENEW_MS);
     const discovery = this.kubeConfig.makeApiClient(k8s.DiscoveryV1Api);
     this.watch<k8s.V1Service>(
       '/api/v1/services',
@@ -110,6 +118,7 @@ export class NodeAgent {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    clearInterval(this.heartbeat);
     await Promise.all(this.informers.map((informer) => informer.stop()));
     for (const run of this.runs.values())
       for (const container of run.containers) killGroup(container.process, 'SIGKILL');
@@ -143,16 +152,7 @@ export class NodeAgent {
 
   private async registerNode(): Promise<void> {
     const now = new Date();
-    const node: k8s.V1Node = {
-      metadata: { name: NODE_NAME, labels: { 'kubernetes.io/hostname': NODE_NAME, 'kubernetes.io/os': 'linux' } },
-    };
-    try {
-      await this.core.createNode({ body: node });
-    } catch (error) {
-      if (!isStatus(error, 409)) throw error;
-    }
-    const current = await this.core.readNode({ name: NODE_NAME });
-    current.status = {
+    const status: k8s.V1NodeStatus = {
       conditions: [
         {
           type: 'Ready',
@@ -182,7 +182,56 @@ export class NodeAgent {
         systemUUID: '',
       },
     };
-    await this.core.replaceNodeStatus({ name: NODE_NAME, body: current });
+    const node: k8s.V1Node = {
+      metadata: {
+        name: NODE_NAME,
+        labels: { 'kubernetes.io/hostname': NODE_NAME, 'kubernetes.io/os': 'linux', [NODE_LABEL]: 'process' },
+      },
+      spec: { taints: taintsOf('process') },
+      // Ready from its creation, as a kubelet registers: the node lifecycle controller never sees it without.
+      status,
+    };
+    try {
+      await this.core.createNode({ body: node });
+      return;
+    } catch (error) {
+      if (!isStatus(error, 409)) throw error;
+    }
+    // Registered before (the same cluster): write the status, on the latest version of the Node.
+    for (let attempt = 0; ; attempt++) {
+      const current = await this.core.readNode({ name: NODE_NAME });
+      current.status = status;
+      try {
+        await this.core.replaceNodeStatus({ name: NODE_NAME, body: current });
+        return;
+      } catch (error) {
+        if (!isStatus(error, 409) || attempt === 10) throw error;
+      }
+    }
+  }
+
+  /** The node's heartbeat: its Lease in kube-node-lease, renewed every LEASE_RENEW_MS. */
+  private async renewLease(): Promise<void> {
+    const coordination = this.kubeConfig.makeApiClient(k8s.CoordinationV1Api);
+    const namespace = 'kube-node-lease';
+    const spec = {
+      holderIdentity: NODE_NAME,
+      leaseDurationSeconds: 40,
+      renewTime: new k8s.V1MicroTime(),
+    };
+    try {
+      const lease = await coordination.readNamespacedLease({ name: NODE_NAME, namespace });
+      lease.spec = { ...lease.spec, ...spec };
+      await coordination.replaceNamespacedLease({ name: NODE_NAME, namespace, body: lease });
+    } catch (error) {
+      if (!isStatus(error, 404)) {
+        if (!this.stopped) this.options.log(`node agent: renewing the node lease: ${String(error)}`);
+        return;
+      }
+      await coordination
+        .createNamespacedLease({ namespace, body: { metadata: { name: NODE_NAME, namespace }, spec } })
+        .catch((created: unknown) => this.options.log(`node agent: creating the node lease: ${String(created)}`));
+    }
   }
 
   private onPodEvent(type: 'add' | 'update' | 'delete', pod: k8s.V1Pod): void {
@@ -193,11 +242,7 @@ export class NodeAgent {
       this.runs.delete(uid);
       return;
     }
-    if (pod.spec?.nodeName === undefined || pod.spec.nodeName === '') {
-      if (pod.metadata?.deletionTimestamp === undefined) void this.bind(pod);
-      return;
-    }
-    if (pod.spec.nodeName !== NODE_NAME) return;
+    if (pod.spec?.nodeName !== NODE_NAME) return;
     if (pod.metadata?.deletionTimestamp !== undefined) {
       void this.terminate(pod, run);
       return;
@@ -211,21 +256,6 @@ export class NodeAgent {
     void this.startPod(pod).catch((error: unknown) =>
       this.options.log(`node agent: starting pod ${pod.metadata?.namespace}/${pod.metadata?.name}: ${String(error)}`),
     );
-  }
-
-  private async bind(pod: k8s.V1Pod): Promise<void> {
-    const namespace = pod.metadata?.namespace ?? 'default';
-    const name = pod.metadata?.name ?? '';
-    try {
-      await this.core.createNamespacedBinding({
-        namespace,
-        body: { metadata: { name, namespace }, target: { apiVersion: 'v1', kind: 'Node', name: NODE_NAME } },
-      });
-    } catch (error) {
-      // 409: already bound by an earlier event; 404: deleted meanwhile.
-      if (!isStatus(error, 409) && !isStatus(error, 404))
-        this.options.log(`node agent: bind ${name}: ${String(error)}`);
-    }
   }
 
   private async startPod(pod: k8s.V1Pod): Promise<void> {

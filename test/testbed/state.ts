@@ -25,6 +25,8 @@ export interface TestbedEnv {
   /** The supervisor's pid: it owns every other process of the test bed. */
   TESTBED_PID: string;
   TESTBED_DIR: string;
+  /** The toolbox image (test/testbed/toolbox) in the real node's containerd. */
+  TESTBED_TOOLBOX_IMAGE: string;
 }
 
 /** Environment variable the node agent sets in every pod process: which test bed it belongs to. */

@@ -7,6 +7,7 @@ import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker } from '@temporalio/worker';
+import { namespaceAnnotationsFor } from './nodes.js';
 import { requireTestbedEnv } from './state.js';
 import { apply, createNamespace, getJson, kubectl, kubectlOk, kubectlWait } from '../support/kubectl.js';
 import { exposeAsService, startTargetServer } from '../support/target-server.js';
@@ -32,6 +33,9 @@ describe('test bed', function () {
 
   before(async function () {
     namespace = await createNamespace('testbed');
+    // These tests are about the process node: every pod of this namespace goes there.
+    const annotations = Object.entries(namespaceAnnotationsFor('process')).map(([key, value]) => `${key}=${value}`);
+    await kubectlOk(['annotate', 'namespace', namespace, ...annotations]);
   });
 
   after(async function () {

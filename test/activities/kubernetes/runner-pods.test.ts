@@ -89,6 +89,20 @@ describe('runner pods', () => {
       );
     });
 
+    it('is failed saying it ran out of memory, with the limit, when the kernel OOM-killed it', () => {
+      const limited = {
+        ...pod,
+        spec: {
+          ...pod.spec!,
+          containers: [{ ...pod.spec!.containers[0]!, resources: { limits: { memory: '24Mi' } } }],
+        },
+      };
+      assert.deepEqual(runnerState(withPhase(limited, 'Failed', { exitCode: 137, reason: 'OOMKilled' })), {
+        kind: 'failed',
+        reason: 'was killed for running out of memory (OOMKilled, memory limit 24Mi)',
+      });
+    });
+
     it('is failed when the image cannot be pulled, instead of waiting forever', () => {
       const stuck = {
         ...pod,

@@ -1,0 +1,3 @@
+module loadtest-operator/testbed/toolbox
+
+go 1.22
