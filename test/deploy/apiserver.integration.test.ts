@@ -184,6 +184,10 @@ describe('installing on the API server (kubectl apply -k, helm install)', functi
       },
       120_000,
       'the namespace and the cluster as they were before helm install',
-    ).catch((error: Error) => assert.deepEqual(after, before, error.message));
+    ).catch((error: Error) => {
+      const left = after.filter((name) => !before.includes(name));
+      const gone = before.filter((name) => !after.includes(name));
+      assert.fail(`${error.message}: left ${left.join(', ') || 'nothing'}; gone ${gone.join(', ') || 'nothing'}`);
+    });
   });
 });
