@@ -147,10 +147,9 @@ describe('install manifests (config/ and charts/loadtest-operator)', function ()
       assert.equal(labels['pod-security.kubernetes.io/enforce'], 'restricted');
     });
 
-    it('config/namespaced, whose namespace runner pods share, enforces baseline and warns of less than restricted', function () {
+    it('config/namespaced, whose namespace the runner pods share, enforces the restricted standard too', function () {
       const labels = find(namespaced, 'Namespace', NAMESPACE).metadata.labels ?? {};
-      assert.equal(labels['pod-security.kubernetes.io/enforce'], 'baseline');
-      assert.equal(labels['pod-security.kubernetes.io/warn'], 'restricted');
+      assert.equal(labels['pod-security.kubernetes.io/enforce'], 'restricted');
     });
 
     it('every pod template of config/default and config/namespaced meets the restricted standard', function () {
