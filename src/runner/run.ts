@@ -1,5 +1,6 @@
 /**
- * Runs one runner programmatically: plan (validate), wait for the synchronised start, send, summarise.
+ * Runs one runner programmatically: plan (validate), wait for the synchronised start, send (on as many threads
+ * as the plan says, src/runner/threads.ts), summarise.
  * The `runner` CLI command is a thin layer over this.
  */
 import type { LoadTestResults } from '../loadtest/spec.js';
@@ -8,6 +9,7 @@ import { executePlan } from './engine.js';
 import { mergeSummaries } from './merge.js';
 import { planRun, type RunOptions, type RunPlan } from './plan.js';
 import { waitForStart } from './start-sync.js';
+import { runThreads } from './threads.js';
 
 export interface RunnerResult {
   plan: RunPlan;
@@ -35,10 +37,10 @@ export async function runRunner(options: RunOptions): Promise<RunnerResult> {
     signal: options.signal,
     log,
   });
-  const summary = await executePlan(plan, {
-    signal: options.signal,
-    progressIntervalMs: options.progressIntervalMs,
-    onProgress: options.onProgress ?? ((progress) => process.stderr.write(progressLine(progress))),
-  });
+  const onProgress = options.onProgress ?? ((progress) => process.stderr.write(progressLine(progress)));
+  const summary =
+    plan.threads > 1
+      ? await runThreads(options, plan.threads, onProgress)
+      : await executePlan(plan, { signal: options.signal, progressIntervalMs: options.progressIntervalMs, onProgress });
   return { plan, summary, results: mergeSummaries([summary]), exitCode: exitCodeFor(summary) };
 }
