@@ -4,7 +4,6 @@ import { evaluateThresholds } from '../../src/loadtest/thresholds.js';
 import { mergeSummaries } from '../../src/runner/merge.js';
 import { WeightedRoundRobin } from '../../src/runner/request-mix.js';
 import { runRunner } from '../../src/runner/run.js';
-import type { RequestSummary } from '../../src/runner/contract.js';
 import { withCountingServer } from './local-server.js';
 
 const MIX = [
@@ -61,7 +60,7 @@ describe('request mix', () => {
               `${MIX[index]!.name}: ${received[index]} vs ${expected}`,
             );
           });
-          const parts = Object.values(summary.byRequest ?? {}) as RequestSummary[];
+          const parts = Object.values(summary.byRequest ?? {});
           assert.deepEqual(Object.keys(summary.byRequest ?? {}), ['home', 'search', 'checkout']);
           assert.deepEqual(
             parts.map((part) => part.sent),
