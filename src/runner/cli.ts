@@ -191,7 +191,7 @@ async function runFromFlags(flags: RunnerFlags, io: RunnerIo): Promise<number> {
     const run = await runRunner(optionsFromFlags(flags, io));
     io.stdout(
       flags.output === 'json'
-        ? `${JSON.stringify({ results: run.results, summary: run.summary }, null, 2)}\n`
+        ? `${JSON.stringify({ results: run.results, summary: run.summary, threads: run.plan.threads }, null, 2)}\n`
         : formatTable(run.plan, run.results),
     );
     if (flags.summaryFile !== undefined) await writeFile(flags.summaryFile, JSON.stringify(fitSummary(run.summary)));
@@ -292,7 +292,10 @@ function defineRunnerCommand(program: Command): Command {
       integerFlag(1),
     )
     .addOption(
-      new Option('--output <format>', 'stdout: a table, or JSON {"results": LoadTestResults, "summary": RunnerSummary}')
+      new Option(
+        '--output <format>',
+        'stdout: a table, or JSON {"results": LoadTestResults, "summary": RunnerSummary, "threads": n}',
+      )
         .choices(['table', 'json'])
         .default('table'),
     )
