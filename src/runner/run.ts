@@ -30,17 +30,25 @@ export function exitCodeFor(summary: RunnerSummary): number {
 export async function runRunner(options: RunOptions): Promise<RunnerResult> {
   const plan = planRun(options);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  await waitForStart({
-    startAtMs: options.startAtMs,
-    startAtFile: options.startAtFile,
-    waitLimitMs: options.startAtWaitLimitMs,
-    signal: options.signal,
-    log,
-  });
+  const start = () =>
+    waitForStart({
+      startAtMs: options.startAtMs,
+      startAtFile: options.startAtFile,
+      waitLimitMs: options.startAtWaitLimitMs,
+      signal: options.signal,
+      log,
+    });
   const onProgress = options.onProgress ?? ((progress) => process.stderr.write(progressLine(progress)));
-  const summary =
-    plan.threads > 1
-      ? await runThreads(options, plan.threads, onProgress)
-      : await executePlan(plan, { signal: options.signal, progressIntervalMs: options.progressIntervalMs, onProgress });
+  let summary: RunnerSummary;
+  if (plan.threads > 1) {
+    summary = await runThreads(options, plan.threads, onProgress, start);
+  } else {
+    await start();
+    summary = await executePlan(plan, {
+      signal: options.signal,
+      progressIntervalMs: options.progressIntervalMs,
+      onProgress,
+    });
+  }
   return { plan, summary, results: mergeSummaries([summary]), exitCode: exitCodeFor(summary) };
 }

@@ -55,11 +55,16 @@ function sumProgress(snapshots: readonly (RunnerProgress | undefined)[]): Runner
   };
 }
 
-/** Runs the options on `count` threads and returns their merged summary. */
+/**
+ * Runs the options on `count` threads and returns their merged summary. The threads are started (modules loaded,
+ * plans made: a few hundred ms) before `beforeStart` is awaited, so that waiting for a synchronised start time
+ * overlaps with that work rather than making this runner start late.
+ */
 export async function runThreads(
   options: RunOptions,
   count: number,
   onProgress?: (progress: RunnerProgress) => void,
+  beforeStart: () => Promise<void> = () => Promise.resolve(),
 ): Promise<RunnerSummary> {
   const workers: Worker[] = [];
   const snapshots: (RunnerProgress | undefined)[] = new Array<RunnerProgress | undefined>(count).fill(undefined);
@@ -67,6 +72,12 @@ export async function runThreads(
     for (const worker of workers) worker.postMessage({ type: 'stop' } satisfies ToThread);
   };
   let readyCount = 0;
+  let progressTimer: NodeJS.Timeout | undefined;
+  const reportProgress = (): void => {
+    if (onProgress !== undefined && options.progressIntervalMs !== undefined) {
+      progressTimer = setInterval(() => onProgress(sumProgress(snapshots)), options.progressIntervalMs);
+    }
+  };
   const results = Array.from({ length: count }, (_, index) => {
     const data: ThreadData = {
       options: threadOptions(options),
@@ -79,9 +90,12 @@ export async function runThreads(
     return new Promise<RunnerSummary>((resolve, reject) => {
       worker.on('message', (message: FromThread) => {
         if (message.type === 'ready' && ++readyCount === count) {
-          const atEpochMs = performance.timeOrigin + performance.now() + START_LEAD_MS;
-          for (const each of workers) each.postMessage({ type: 'start', atEpochMs } satisfies ToThread);
-          if (options.signal?.aborted === true) stop();
+          beforeStart().then(() => {
+            const atEpochMs = performance.timeOrigin + performance.now() + START_LEAD_MS;
+            for (const each of workers) each.postMessage({ type: 'start', atEpochMs } satisfies ToThread);
+            if (options.signal?.aborted === true) stop();
+            reportProgress();
+          }, reject);
         } else if (message.type === 'progress') {
           snapshots[index] = message.progress;
         } else if (message.type === 'done') {
@@ -95,10 +109,6 @@ export async function runThreads(
     });
   });
   options.signal?.addEventListener('abort', stop);
-  const progressTimer =
-    onProgress !== undefined && options.progressIntervalMs !== undefined
-      ? setInterval(() => onProgress(sumProgress(snapshots)), options.progressIntervalMs)
-      : undefined;
   try {
     return mergeRunnerSummaries(await Promise.all(results));
   } catch (error) {

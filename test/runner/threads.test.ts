@@ -81,6 +81,24 @@ describe('threaded runner', () => {
     });
   });
 
+  it('starts every thread no earlier than --start-at, the threads having been set up while it waited', async function () {
+    this.timeout(30_000);
+    await withCountingServer(async (server) => {
+      const startAtMs = Date.now() + 1500;
+      const { summary } = await runRunner({
+        url: `${server.origin}/`,
+        method: 'GET',
+        requests: 100,
+        connections: 4,
+        threads: 2,
+        startAtMs,
+        log: () => undefined,
+      });
+      assert.equal(server.total(), 100);
+      assert.ok(summary.start >= startAtMs, `first send at ${summary.start}, ${startAtMs - summary.start} ms early`);
+    });
+  });
+
   it('takes its thread count from the CPUs it may use, at most one per connection, overridable', () => {
     assert.equal(planRun({ url: 'http://127.0.0.1/', method: 'GET', connections: 64 }).threads, availableCpus());
     assert.equal(planRun({ url: 'http://127.0.0.1/', method: 'GET', connections: 1 }).threads, 1);
