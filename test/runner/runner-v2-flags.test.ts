@@ -57,6 +57,23 @@ describe('runner flags for stages, request mixes and threads', () => {
     });
   });
 
+  it('prints the stages and one line per request in its table', async function () {
+    this.timeout(30_000);
+    await withCountingServer(async (server) => {
+      const mix = '[{"name":"home","path":"/","weight":1},{"name":"ping","method":"HEAD","path":"/ping","weight":1}]';
+      const { exitCode, stdout } = await runCommand([
+        ...['--url', `${server.origin}/`, '--stage', '500ms:40', '--request-mix', mix, '--threads', '1'],
+      ]);
+      assert.equal(exitCode, RUNNER_EXIT.ok);
+      assert.match(stdout, /open model, stages 0\.5 s→40 req\/s/);
+      // HEAD mixed with GET: the socket path frames bodies per connection, so the mix goes through undici.
+      assert.match(stdout, /undici transport, 1 thread/);
+      assert.match(stdout, /By request {2}home: 5 requests, 0 errors \(0%\)/);
+      assert.match(stdout, /\n {12}ping: 5 requests, 0 errors \(0%\)/);
+      assert.deepEqual(Object.fromEntries(server.byPath), { '/': 5, '/ping': 5 });
+    });
+  });
+
   const refused: Array<[string, string[], RegExp]> = [
     ['a stage of zero duration', ['--stage', '0s:10'], /expected <duration>:<requests per second>/],
     ['a negative stage target', ['--stage', '10s:-1'], /expected <duration>:<requests per second>/],
