@@ -6,6 +6,9 @@
  * nginx (worker_processes 1, access_log off, keepalive_requests raised, 2-byte body) is pinned to core 0 and
  * each client in turn to core 1, alternating A B C A B C so that drift of the machine hits every client alike.
  * Contender "runner-undici" adds the runner on its undici transport, for comparison with the fast path.
+ * Contender "runner-threads" is the threaded runner (issue 18) given both cores (taskset 0,1, so its default
+ * thread count is 2, sharing core 0 with nginx): its row compares requests per CPU second with the one-thread
+ * runner's, the figure that says what a pod's extra CPUs buy; its requests/s is bounded by nginx on one core.
  *
  * Besides requests/s, each client's CPU time per request (user + system, from GNU time, start-up
  * included) is reported: on a shared machine, a loaded core 0 slows nginx and every client's requests/s with
@@ -26,6 +29,8 @@ const AUTOCANNON = `${ROOT}node_modules/.bin/autocannon`;
 
 interface Measurement {
   rps: number;
+  /** Threads the runner used (runner contenders only). */
+  threads?: number;
   /** Client CPU seconds (user + system) over the whole process. */
   cpuSeconds: number;
   /** Requests completed, to turn CPU time into CPU per request. */
@@ -39,9 +44,9 @@ interface ClientRun {
 
 type Contender = (url: string, connections: number, seconds: number) => Promise<Measurement>;
 
-/** Runs a client on the client core under GNU time, which reports its CPU time on stderr. */
-function pinned(command: string, args: string[]): Promise<ClientRun> {
-  const timed = ['-f', 'cpu %U %S', requireTool('taskset'), '-c', CLIENT_CPU, command, ...args];
+/** Runs a client on the client core (or `cpus`) under GNU time, which reports its CPU time on stderr. */
+function pinned(command: string, args: string[], cpus = CLIENT_CPU): Promise<ClientRun> {
+  const timed = ['-f', 'cpu %U %S', requireTool('taskset'), '-c', cpus, command, ...args];
   return new Promise((resolve, reject) => {
     execFile(requireTool('time'), timed, { maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
       const cpu = /cpu ([0-9.]+) ([0-9.]+)/.exec(stderr);
@@ -56,17 +61,21 @@ function pinned(command: string, args: string[]): Promise<ClientRun> {
 }
 
 const runner =
-  (transport: 'socket' | 'undici'): Contender =>
+  (transport: 'socket' | 'undici', cpus = CLIENT_CPU, threads: string[] = ['--threads', '1']): Contender =>
   async (url, connections, seconds) => {
-    const args = ['--url', url, '--connections', String(connections), '--duration', `${seconds}s`];
-    const run = await pinned(process.execPath, [CLI, 'runner', ...args, '--transport', transport, '--output', 'json']);
-    const { results } = JSON.parse(run.stdout) as { results: { rps: number; completed: number } };
-    return { rps: results.rps, cpuSeconds: run.cpuSeconds, requests: results.completed };
+    const args = ['--url', url, '--connections', String(connections), '--duration', `${seconds}s`, ...threads];
+    const command = [CLI, 'runner', ...args, '--transport', transport, '--output', 'json'];
+    const run = await pinned(process.execPath, command, cpus);
+    const output = JSON.parse(run.stdout) as { results: { rps: number; completed: number }; threads: number };
+    const { results } = output;
+    return { rps: results.rps, cpuSeconds: run.cpuSeconds, requests: results.completed, threads: output.threads };
   };
 
 const CONTENDERS: Record<string, Contender> = {
   runner: runner('socket'),
   'runner-undici': runner('undici'),
+  // No --threads: the count comes from the CPUs the process may use, as in a pod.
+  'runner-threads': runner('socket', `${SERVER_CPU},${CLIENT_CPU}`, []),
   autocannon: async (url, connections, seconds) => {
     const run = await pinned(AUTOCANNON, ['-c', String(connections), '-d', String(seconds), '--json', url]);
     const report = JSON.parse(run.stdout) as { requests: { total: number }; duration: number };
@@ -98,16 +107,27 @@ function report(connections: number, samples: Map<string, Measurement[]>): void 
   const rps = new Map([...samples].map(([name, runs]) => [name, median(runs.map((run) => run.rps))]));
   const cpu = new Map([...samples].map(([name, runs]) => [name, median(runs.map(cpuMicrosPerRequest))]));
   console.log(`\n${connections} connections, medians:`);
-  for (const name of samples.keys()) {
+  for (const [name, runs] of samples) {
+    const threads = runs[0]?.threads;
     console.log(
       `  ${name.padEnd(14)} ${String(Math.round(rps.get(name)!)).padStart(7)} req/s` +
-        `  ${cpu.get(name)!.toFixed(2).padStart(6)} µs CPU/request`,
+        `  ${cpu.get(name)!.toFixed(2).padStart(6)} µs CPU/request` +
+        `  ${String(Math.round(1e6 / cpu.get(name)!)).padStart(7)} requests per CPU second` +
+        (threads === undefined ? '' : `  (${threads} thread${threads === 1 ? '' : 's'})`),
     );
   }
   const ours = 'runner';
   if (!samples.has(ours)) return;
+  const threaded = 'runner-threads';
+  if (samples.has(threaded)) {
+    const threads = samples.get(threaded)![0]?.threads;
+    console.log(
+      `  ${threaded} / runner (${threads} threads vs 1): ${(rps.get(threaded)! / rps.get(ours)!).toFixed(2)}× req/s, ` +
+        `${(cpu.get(ours)! / cpu.get(threaded)!).toFixed(2)}× requests per CPU second`,
+    );
+  }
   for (const name of samples.keys()) {
-    if (name === ours) continue;
+    if (name === ours || name === threaded) continue;
     // CPU ratio inverted, so that above 1 means "the runner is better" in both columns.
     const throughput = rps.get(ours)! / rps.get(name)!;
     const efficiency = cpu.get(name)! / cpu.get(ours)!;
@@ -133,7 +153,7 @@ async function main(): Promise<void> {
       duration: { type: 'string', default: '5' },
       rounds: { type: 'string', default: '5' },
       connections: { type: 'string', default: '16,64' },
-      contenders: { type: 'string', default: 'runner,autocannon,wrk' },
+      contenders: { type: 'string', default: 'runner,runner-threads,autocannon,wrk' },
     },
   });
   const seconds = Number(values.duration);

@@ -5,7 +5,7 @@
  */
 import type { LoadTestOutcome, LoadTestSnapshot } from '../client/run.js';
 import type { LoadTestRunInfo } from '../client/runs.js';
-import { counts, round1, row } from '../loadtest/format.js';
+import { counts, requestLine, round1, row } from '../loadtest/format.js';
 import type { LoadTestResults, ThresholdResult } from '../loadtest/spec.js';
 import type { LoadTestRef } from '../loadtest/workflow-id.js';
 
@@ -179,6 +179,10 @@ export function formatResults(results: LoadTestResults): string[] {
     .map((value) => value.toFixed(2).padStart(9))
     .join('');
   lines.push(row('Latency ms', header), row('', values));
+  const byRequest = Object.entries(results.byRequest ?? {});
+  for (const [index, [name, request]] of byRequest.entries()) {
+    lines.push(row(index === 0 ? 'By request' : '', requestLine(name, request)));
+  }
   return lines;
 }
 

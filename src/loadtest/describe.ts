@@ -5,7 +5,7 @@
  * A spec that did not validate is passed as `undefined` and described as invalid.
  */
 import { parseDurationMs } from './duration.js';
-import { percent, round1 } from './format.js';
+import { percent, requestLine, round1, stagesText } from './format.js';
 import {
   targetUrl,
   type LoadTestResults,
@@ -24,9 +24,15 @@ export function describeTarget(spec: LoadTestSpec, namespace: string): string {
 /** How much each runner sends: "10 requests" or "for 30s", plus connections and rate when set. */
 export function describeAmount(spec: LoadTestSpec): string {
   const test = spec.test;
-  const parts = [test.duration === undefined ? `${test.repeat ?? 1} requests` : `for ${test.duration}`];
+  const parts =
+    test.stages !== undefined
+      ? [`stages ${stagesText(test.stages)}`]
+      : [test.duration === undefined ? `${test.repeat ?? 1} requests` : `for ${test.duration}`];
   if (test.connections !== undefined) parts.push(`${test.connections} connections`);
   if (test.rate !== undefined) parts.push(`${test.rate} req/s`);
+  if (test.requests !== undefined) {
+    parts.push(`mix of ${test.requests.map((request) => `${request.name} ×${request.weight}`).join(', ')}`);
+  }
   return parts.join(', ');
 }
 
@@ -90,6 +96,10 @@ export function currentDetails(
       ]),
       '',
     );
+    const byRequest = Object.entries(results.byRequest ?? {});
+    if (byRequest.length > 0) {
+      lines.push(...byRequest.map(([name, request]) => `- ${requestLine(name, request)}`), '');
+    }
   }
   for (const threshold of view.thresholds ?? []) {
     const text = thresholdMessage(threshold, view.results);
@@ -111,5 +121,8 @@ export function describeResults(results: LoadTestResults): string {
 
 /** How long the runners should send for, when the spec says (duration-based tests); undefined otherwise. */
 export function expectedRunMs(spec: LoadTestSpec): number | undefined {
+  if (spec.test.stages !== undefined) {
+    return spec.test.stages.reduce((sum, stage) => sum + parseDurationMs(stage.duration), 0);
+  }
   return spec.test.duration === undefined ? undefined : parseDurationMs(spec.test.duration);
 }

@@ -24,3 +24,26 @@ export function counts(entries: Record<string, number>): string {
     .map(([key, count]) => `${key} × ${count}`);
   return parts.length === 0 ? 'none' : parts.join(', ');
 }
+
+/** One request of a mix as a line of text: "checkout: 700 requests, 0 errors (0%), 70 req/s, p50 1.2 / p99 4.1 ms". */
+export function requestLine(
+  name: string,
+  results: {
+    requests: number;
+    errors: number;
+    errorRate: number;
+    rps: number;
+    latencyMs?: { p50: number; p99: number };
+  },
+): string {
+  const latency =
+    results.latencyMs === undefined
+      ? 'latency not reported'
+      : `p50 ${round1(results.latencyMs.p50)} / p99 ${round1(results.latencyMs.p99)} ms`;
+  return `${name}: ${results.requests} requests, ${results.errors} errors (${percent(results.errorRate)}), ${round1(results.rps)} req/s, ${latency}`;
+}
+
+/** Stages as text: "30s→100, 1m→100, 30s→0 req/s". */
+export function stagesText(stages: readonly { duration: string; target: number }[]): string {
+  return `${stages.map((stage) => `${stage.duration}→${stage.target}`).join(', ')} req/s`;
+}

@@ -17,7 +17,7 @@ import {
   OPERATOR_LABEL_KEYS,
   quantityProblem,
 } from './kubernetes-values.js';
-import { thresholdProblem } from './thresholds.js';
+import { thresholdProblem, thresholdRequestNames } from './thresholds.js';
 
 export const LOADTEST_GROUP = 'example.org';
 export const LOADTEST_VERSION = 'v1';
@@ -46,6 +46,65 @@ const unknownFieldMessage = (issue: { code?: string; keys?: string[] }): string 
   issue.code === 'unrecognized_keys'
     ? `unknown field${issue.keys!.length > 1 ? 's' : ''} ${issue.keys!.map((key) => `"${key}"`).join(', ')}`
     : undefined;
+
+/** A duration of nothing but zeros ("0s", "0m0.0s"): valid as a duration, not as the length of a stage. */
+const ZERO_DURATION = /^(0+(\.0+)?(ms|s|m|h))+$/;
+/** A request name in a mix: what `{name:...}` in a threshold refers to. Same expression as the CRD's. */
+export const REQUEST_NAME_PATTERN = /^[a-z0-9]([-a-z0-9_.]{0,30}[a-z0-9])?$/;
+
+/** The CRD's messages for stages and request mixes, word for word (crds/loadtest.yaml). */
+export const SPEC_MESSAGES = {
+  stagesExclusive: 'stages set the rate and the length of the run: leave out test.duration, test.repeat and test.rate',
+  stageZero: 'a stage duration must be greater than 0',
+  weightsZero: 'the weights of test.requests must sum to more than 0',
+  duplicateName: 'test.requests names must be unique',
+  unknownRequest: 'a threshold names a request ({name:...}) that is not in test.requests',
+};
+
+const stageSchema = z.preprocess(
+  (stage) => withoutNullFields(stage),
+  z
+    .strictObject(
+      {
+        duration: z
+          .string()
+          .max(32, 'a stage duration is at most 32 characters')
+          .regex(DURATION_PATTERN, 'a stage duration looks like "30s", "500ms" or "2m"'),
+        target: z
+          .number({ message: 'a stage target is a number of requests per second' })
+          .min(0, 'a stage target must be greater than or equal to 0 requests per second'),
+      },
+      { error: unknownFieldMessage },
+    )
+    .superRefine((stage, ctx) => {
+      if (ZERO_DURATION.test(stage.duration)) ctx.addIssue({ code: 'custom', message: SPEC_MESSAGES.stageZero });
+    }),
+);
+
+const mixRequestSchema = z.preprocess(
+  (request) => withoutNullFields(request),
+  z.strictObject(
+    {
+      name: z
+        .string()
+        .max(32, 'a request name is at most 32 characters')
+        .regex(REQUEST_NAME_PATTERN, 'a request name is lower-case letters, digits, "-", "_" or "."'),
+      method: z.enum(HTTP_METHODS, { message: `method must be one of ${HTTP_METHODS.join(', ')}` }).optional(),
+      path: z.string().max(2048, 'path must be at most 2048 characters').startsWith('/', 'path must start with "/"'),
+      headers: z
+        .record(z.string(), z.string())
+        .refine((headers) => Object.keys(headers).length <= 64, 'headers must have at most 64 entries')
+        .optional(),
+      body: z.string().max(65536, 'body must be at most 65536 characters').optional(),
+      weight: z
+        .number({ message: 'a request weight is a whole number' })
+        .int('a request weight is a whole number')
+        .min(0, 'a request weight must be greater than or equal to 0')
+        .max(1_000_000, 'a request weight must be less than or equal to 1000000'),
+    },
+    { error: unknownFieldMessage },
+  ),
+);
 
 export const testSpecSchema = z.preprocess(
   // Kubernetes drops null fields (`repeat:` left empty in YAML) before defaulting: so does this schema.
@@ -108,6 +167,16 @@ export const testSpecSchema = z.preprocess(
           .min(1, 'pipelining must be greater than or equal to 1')
           .max(256, 'pipelining must be less than or equal to 256')
           .optional(),
+        stages: z
+          .array(stageSchema)
+          .min(1, 'stages must have at least 1 item')
+          .max(64, 'stages must have at most 64 items')
+          .optional(),
+        requests: z
+          .array(mixRequestSchema)
+          .min(1, 'requests must have at least 1 item')
+          .max(16, 'requests must have at most 16 items')
+          .optional(),
       },
       { error: unknownFieldMessage },
     )
@@ -117,6 +186,21 @@ export const testSpecSchema = z.preprocess(
       }
       if (test.repeat !== undefined && test.duration !== undefined) {
         ctx.addIssue({ code: 'custom', message: 'set at most one of test.repeat and test.duration' });
+      }
+      if (
+        test.stages !== undefined &&
+        (test.duration !== undefined || test.repeat !== undefined || test.rate !== undefined)
+      ) {
+        ctx.addIssue({ code: 'custom', message: SPEC_MESSAGES.stagesExclusive });
+      }
+      if (test.requests !== undefined) {
+        if (!test.requests.some((request) => request.weight > 0)) {
+          ctx.addIssue({ code: 'custom', message: SPEC_MESSAGES.weightsZero });
+        }
+        const names = test.requests.map((request) => request.name);
+        if (new Set(names).size !== names.length) {
+          ctx.addIssue({ code: 'custom', message: SPEC_MESSAGES.duplicateName });
+        }
       }
     }),
 );
@@ -244,30 +328,39 @@ export const runnerSpecSchema = section({
 
 export const loadTestSpecSchema = z.preprocess(
   (spec) => withoutNullFields(spec),
-  z.strictObject(
-    {
-      replicas: z
-        .number({ message: 'replicas must be a number between 1 and 1000' })
-        .int('replicas must be an integer')
-        .min(1, 'replicas must be at least 1')
-        .max(1000, 'replicas must be at most 1000'),
-      test: testSpecSchema,
-      thresholds: z
-        .array(
-          z
-            .string()
-            .max(64, 'a threshold is at most 64 characters')
-            .superRefine((threshold, ctx) => {
-              const problem = thresholdProblem(threshold);
-              if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-            }),
-        )
-        .max(32, 'at most 32 thresholds')
-        .optional(),
-      runner: runnerSpecSchema.optional(),
-    },
-    { error: unknownFieldMessage },
-  ),
+  z
+    .strictObject(
+      {
+        replicas: z
+          .number({ message: 'replicas must be a number between 1 and 1000' })
+          .int('replicas must be an integer')
+          .min(1, 'replicas must be at least 1')
+          .max(1000, 'replicas must be at most 1000'),
+        test: testSpecSchema,
+        thresholds: z
+          .array(
+            z
+              .string()
+              .max(64, 'a threshold is at most 64 characters')
+              .superRefine((threshold, ctx) => {
+                const problem = thresholdProblem(threshold);
+                if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+              }),
+          )
+          .max(32, 'at most 32 thresholds')
+          .optional(),
+        runner: runnerSpecSchema.optional(),
+      },
+      { error: unknownFieldMessage },
+    )
+    .superRefine((spec, ctx) => {
+      const known = new Set((spec.test.requests ?? []).map((request) => request.name));
+      for (const name of thresholdRequestNames(spec.thresholds ?? [])) {
+        if (!known.has(name)) {
+          ctx.addIssue({ code: 'custom', path: ['thresholds'], message: `${SPEC_MESSAGES.unknownRequest}: "${name}"` });
+        }
+      }
+    }),
 );
 
 export type TestSpec = z.infer<typeof testSpecSchema>;
@@ -299,6 +392,23 @@ export interface LoadTestResults {
   startTime: string;
   endTime: string;
   pipelining?: number;
+  /** A request mix's results per request name; each adds up to the totals above (dropped: totals only). */
+  byRequest?: Record<string, RequestResults>;
+}
+
+/** One request's results in a request mix (LoadTestResults.byRequest). */
+export interface RequestResults {
+  requests: number;
+  completed: number;
+  errors: number;
+  errorRate: number;
+  rps: number;
+  statusCodes: Record<string, number>;
+  errorsByKind: Record<string, number>;
+  /** Absent when no runner could report this request's latency (see src/runner/summary-fit.ts). */
+  latencyMs?: { p50: number; p90: number; p95: number; p99: number; p999: number; max: number; mean: number };
+  /** Set when some runners' latency for this request was left out to fit their termination message. */
+  latencyPartial?: boolean;
 }
 
 export interface ThresholdResult {

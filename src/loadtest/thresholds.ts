@@ -1,5 +1,7 @@
 /**
- * Pass/fail thresholds over merged results: "p99 < 250ms", "errorRate < 1%", "rps > 1000".
+ * Pass/fail thresholds over merged results: "p99 < 250ms", "errorRate < 1%", "rps > 1000". With a request
+ * mix, a threshold may name one request in k6's tag syntax, "p99{name:checkout} < 300ms": it is then held to
+ * that request's results (LoadTestResults.byRequest) alone.
  * Latency metrics take ms (default), s or us; errorRate takes % or a plain fraction; rps takes no unit.
  * A ThresholdResult's `actual` is expressed in the unit the threshold was written in, so it can be read next
  * to the threshold's own number.
@@ -8,11 +10,13 @@
  * CEL rules (crds/loadtest.yaml, kept equal to celRule() by test/loadtest/thresholds.test.ts) all read it, so
  * whatever `kubectl apply` or `run --local` accepts, the run can evaluate.
  */
-import type { LoadTestResults, ThresholdResult } from './spec.js';
+import type { LoadTestResults, RequestResults, ThresholdResult } from './spec.js';
 
 const LATENCY_METRICS = '(p50|p90|p95|p99|p99\\.9|max|mean)';
 const OPERATOR = '\\s*(<=|>=|<|>)\\s*';
 const NUMBER = '([0-9]+(\\.[0-9]+)?)';
+/** The optional request tag, `{name:checkout}` (a request name as in spec.test.requests). */
+const TAG = '(\\{name:([a-z0-9]([-a-z0-9_.]*[a-z0-9])?)\\})?';
 
 export interface ThresholdRule {
   /**
@@ -27,26 +31,26 @@ export interface ThresholdRule {
 }
 
 /** Any metric, operator, number and unit: the first rule, which every other rule presumes. */
-const THRESHOLD_SHAPE = `^\\s*(p50|p90|p95|p99|p99\\.9|max|mean|errorRate|rps)${OPERATOR}${NUMBER}\\s*(ms|s|us|%)?\\s*$`;
+const THRESHOLD_SHAPE = `^\\s*(p50|p90|p95|p99|p99\\.9|max|mean|errorRate|rps)${TAG}${OPERATOR}${NUMBER}\\s*(ms|s|us|%)?\\s*$`;
 
 export const THRESHOLD_RULES: readonly ThresholdRule[] = [
   {
     pattern: THRESHOLD_SHAPE,
-    message: 'thresholds look like "p99 < 250ms", "errorRate < 1%" or "rps > 1000"',
+    message: 'thresholds look like "p99 < 250ms", "errorRate < 1%", "rps > 1000" or "p99{name:checkout} < 300ms"',
   },
   {
-    appliesTo: `^\\s*${LATENCY_METRICS}\\s*[<>]`,
-    pattern: `^\\s*${LATENCY_METRICS}${OPERATOR}${NUMBER}\\s*(ms|s|us)?\\s*$`,
+    appliesTo: `^\\s*${LATENCY_METRICS}${TAG}\\s*[<>]`,
+    pattern: `^\\s*${LATENCY_METRICS}${TAG}${OPERATOR}${NUMBER}\\s*(ms|s|us)?\\s*$`,
     message: 'latency thresholds (p50, p90, p95, p99, p99.9, max, mean) take ms, s or us, e.g. "p99 < 250ms"',
   },
   {
-    appliesTo: '^\\s*errorRate\\s*[<>]',
-    pattern: `^\\s*errorRate${OPERATOR}${NUMBER}\\s*%?\\s*$`,
+    appliesTo: `^\\s*errorRate${TAG}\\s*[<>]`,
+    pattern: `^\\s*errorRate${TAG}${OPERATOR}${NUMBER}\\s*%?\\s*$`,
     message: 'errorRate takes a percentage or a fraction, e.g. "errorRate < 1%" or "errorRate < 0.01"',
   },
   {
-    appliesTo: '^\\s*rps\\s*[<>]',
-    pattern: `^\\s*rps${OPERATOR}${NUMBER}\\s*$`,
+    appliesTo: `^\\s*rps${TAG}\\s*[<>]`,
+    pattern: `^\\s*rps${TAG}${OPERATOR}${NUMBER}\\s*$`,
     message: 'rps takes no unit, e.g. "rps > 1000"',
   },
 ];
@@ -85,6 +89,8 @@ export interface Threshold {
   value: number;
   /** As written ('' when none). */
   unit: ThresholdUnit;
+  /** The request of a mix the threshold is about (`{name:...}`); undefined for the merged totals. */
+  request?: string;
 }
 
 const LATENCY_UNITS_PER_MS: Record<string, number> = { '': 1, ms: 1, s: 0.001, us: 1000 };
@@ -108,17 +114,41 @@ export function parseThreshold(text: string): Threshold {
   const match = SHAPE.exec(text);
   if (problem !== undefined || match === null) throw new Error(`threshold "${text}": ${problem}`);
   const metric = match[1] as ThresholdMetric;
-  const unit = (match[5] ?? '') as ThresholdUnit;
-  return { text: text.trim(), metric, operator: match[2] as ThresholdOperator, value: Number(match[3]), unit };
+  const unit = (match[8] ?? '') as ThresholdUnit;
+  const parsed: Threshold = {
+    text: text.trim(),
+    metric,
+    operator: match[5] as ThresholdOperator,
+    value: Number(match[6]),
+    unit,
+  };
+  if (match[3] !== undefined) parsed.request = match[3];
+  return parsed;
 }
 
-/** The measured value of a threshold's metric, in the threshold's unit. */
+/** The request names thresholds refer to (`{name:...}`), for checking them against the request mix. */
+export function thresholdRequestNames(thresholds: readonly string[]): string[] {
+  return thresholds.flatMap((text) => {
+    const match = SHAPE.exec(text);
+    return match?.[3] === undefined ? [] : [match[3]];
+  });
+}
+
+/** The results a threshold is held to: the totals, or its request's (undefined when there are none). */
+function resultsFor(results: LoadTestResults, threshold: Threshold): LoadTestResults | RequestResults | undefined {
+  return threshold.request === undefined ? results : results.byRequest?.[threshold.request];
+}
+
+/** The measured value of a threshold's metric, in the threshold's unit (NaN when there is nothing to measure). */
 export function measuredValue(results: LoadTestResults, threshold: Threshold): number {
+  const measured = resultsFor(results, threshold);
+  if (measured === undefined) return Number.NaN;
   if (isLatencyMetric(threshold.metric)) {
-    return results.latencyMs[LATENCY_KEYS[threshold.metric]] * LATENCY_UNITS_PER_MS[threshold.unit]!;
+    if (measured.latencyMs === undefined) return Number.NaN;
+    return measured.latencyMs[LATENCY_KEYS[threshold.metric]] * LATENCY_UNITS_PER_MS[threshold.unit]!;
   }
-  if (threshold.metric === 'errorRate') return threshold.unit === '%' ? results.errorRate * 100 : results.errorRate;
-  return results.rps;
+  if (threshold.metric === 'errorRate') return threshold.unit === '%' ? measured.errorRate * 100 : measured.errorRate;
+  return measured.rps;
 }
 
 function compare(actual: number, operator: ThresholdOperator, limit: number): boolean {
@@ -146,8 +176,11 @@ function roundForDisplay(value: number): number {
 export function evaluateThresholds(results: LoadTestResults, thresholds: readonly string[]): ThresholdResult[] {
   return thresholds.map((text) => {
     const threshold = parseThreshold(text);
-    const actual = roundForDisplay(measuredValue(results, threshold));
-    const measurable = !isLatencyMetric(threshold.metric) || results.completed > 0;
+    const measured = measuredValue(results, threshold);
+    const completed = resultsFor(results, threshold)?.completed ?? 0;
+    const measurable = !Number.isNaN(measured) && (!isLatencyMetric(threshold.metric) || completed > 0);
+    // `actual` is a number in the status (a JSON null would not be): 0 when nothing could be measured.
+    const actual = Number.isNaN(measured) ? 0 : roundForDisplay(measured);
     return {
       threshold: threshold.text,
       actual,
@@ -163,7 +196,11 @@ export function evaluateThresholds(results: LoadTestResults, thresholds: readonl
 export function thresholdMessage(result: ThresholdResult, results?: LoadTestResults): string {
   const threshold = parseThreshold(result.threshold);
   const verdict = result.passed ? 'met' : 'breached';
-  if (isLatencyMetric(threshold.metric) && results?.completed === 0) {
+  const measured = results === undefined ? undefined : resultsFor(results, threshold);
+  if (results !== undefined && measured === undefined) {
+    return `threshold "${result.threshold}" ${verdict}: no results for request "${threshold.request}"`;
+  }
+  if (isLatencyMetric(threshold.metric) && measured?.completed === 0) {
     return `threshold "${result.threshold}" ${verdict}: no request completed`;
   }
   const unit = threshold.unit === '' && isLatencyMetric(threshold.metric) ? 'ms' : threshold.unit;

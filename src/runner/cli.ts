@@ -7,9 +7,15 @@ import { dirname } from 'node:path';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { HTTP_METHODS } from '../loadtest/spec.js';
 import { parseDurationMs } from '../loadtest/duration.js';
-import { DEFAULT_TERMINATION_MESSAGE_PATH, progressLine, RUNNER_EXIT, START_AT_ANNOTATION } from './contract.js';
+import {
+  DEFAULT_TERMINATION_MESSAGE_PATH,
+  progressLine,
+  RUNNER_EXIT,
+  START_AT_ANNOTATION,
+  type MixRequestOptions,
+} from './contract.js';
 import { formatTable } from './report.js';
-import { MAX_PIPELINING, UsageError, type RunOptions } from './plan.js';
+import { MAX_PIPELINING, MAX_THREADS, UsageError, type RunOptions } from './plan.js';
 import { runRunner } from './run.js';
 import { fitSummary } from './summary-fit.js';
 
@@ -33,6 +39,9 @@ interface RunnerFlags {
   timeout?: number;
   expectStatus?: string[];
   pipelining?: number;
+  stage: { durationMs: number; target: number }[];
+  requestMix?: MixRequestOptions[];
+  threads?: number;
   startAt?: number;
   startAtFile?: string;
   startAtWaitLimit?: number;
@@ -72,6 +81,47 @@ function durationFlag(text: string): number {
   throw new InvalidArgumentError('expected a duration such as 500ms, 30s or 1m30s.');
 }
 
+/** `--stage 30s:100`: ramp to 100 requests per second over 30 s. */
+function collectStage(
+  text: string,
+  stages: { durationMs: number; target: number }[],
+): { durationMs: number; target: number }[] {
+  const colon = text.lastIndexOf(':');
+  const target = Number(text.slice(colon + 1));
+  let durationMs = Number.NaN;
+  try {
+    durationMs = parseDurationMs(text.slice(0, colon));
+  } catch {
+    // reported below
+  }
+  if (colon < 0 || !(durationMs > 0) || text.slice(colon + 1).trim() === '' || !(target >= 0)) {
+    throw new InvalidArgumentError(
+      'expected <duration>:<requests per second>, e.g. 30s:100 (duration > 0, target >= 0).',
+    );
+  }
+  return [...stages, { durationMs, target }];
+}
+
+/** `--request-mix '[{"name":"home","path":"/","weight":3}, ...]'`: the shape of MixRequestOptions. */
+function requestMixFlag(text: string): MixRequestOptions[] {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new InvalidArgumentError('expected a JSON array of {name, method?, path, headers?, body?, weight}.');
+  }
+  const isEntry = (entry: unknown): entry is MixRequestOptions =>
+    typeof entry === 'object' &&
+    entry !== null &&
+    typeof (entry as MixRequestOptions).name === 'string' &&
+    typeof (entry as MixRequestOptions).path === 'string' &&
+    typeof (entry as MixRequestOptions).weight === 'number';
+  if (!Array.isArray(value) || !value.every(isEntry)) {
+    throw new InvalidArgumentError('expected a JSON array of {name, method?, path, headers?, body?, weight}.');
+  }
+  return value;
+}
+
 function collectHeader(text: string, headers: string[]): string[] {
   if (!/^[^:\s]+:/.test(text)) throw new InvalidArgumentError('expected "Name: value".');
   return [...headers, text];
@@ -99,6 +149,9 @@ function optionsFromFlags(flags: RunnerFlags, io: RunnerIo): RunOptions {
     timeoutMs: flags.timeout,
     expectStatus: flags.expectStatus,
     pipelining: flags.pipelining,
+    stages: flags.stage.length > 0 ? flags.stage : undefined,
+    requestMix: flags.requestMix,
+    threads: flags.threads,
     startAtMs: flags.startAt,
     startAtFile: flags.startAtFile,
     startAtWaitLimitMs: flags.startAtWaitLimit,
@@ -138,7 +191,7 @@ async function runFromFlags(flags: RunnerFlags, io: RunnerIo): Promise<number> {
     const run = await runRunner(optionsFromFlags(flags, io));
     io.stdout(
       flags.output === 'json'
-        ? `${JSON.stringify({ results: run.results, summary: run.summary }, null, 2)}\n`
+        ? `${JSON.stringify({ results: run.results, summary: run.summary, threads: run.plan.threads }, null, 2)}\n`
         : formatTable(run.plan, run.results),
     );
     if (flags.summaryFile !== undefined) await writeFile(flags.summaryFile, JSON.stringify(fitSummary(run.summary)));
@@ -197,6 +250,24 @@ function defineRunnerCommand(program: Command): Command {
       `requests in flight per connection, 1-${MAX_PIPELINING} (default 1: off)`,
       integerFlag(1, MAX_PIPELINING),
     )
+    .addOption(
+      new Option(
+        '--stage <duration:target>',
+        'open model with a ramping rate: ramp linearly (from 0) to <target> requests per second over <duration>; repeat for more stages',
+      )
+        .argParser(collectStage)
+        .default([], 'none'),
+    )
+    .option(
+      '--request-mix <json>',
+      'a weighted mix instead of one request: [{"name","method","path","headers","body","weight"}, ...]',
+      requestMixFlag,
+    )
+    .option(
+      '--threads <n>',
+      `threads to send from, 1-${MAX_THREADS} (default: the CPUs this process may use, at most --connections)`,
+      integerFlag(1, MAX_THREADS),
+    )
     .option('--start-at <epoch-ms>', 'wall-clock time to start sending (epoch milliseconds)', integerFlag(0))
     .option(
       '--start-at-file <path>',
@@ -221,7 +292,10 @@ function defineRunnerCommand(program: Command): Command {
       integerFlag(1),
     )
     .addOption(
-      new Option('--output <format>', 'stdout: a table, or JSON {"results": LoadTestResults, "summary": RunnerSummary}')
+      new Option(
+        '--output <format>',
+        'stdout: a table, or JSON {"results": LoadTestResults, "summary": RunnerSummary, "threads": n}',
+      )
         .choices(['table', 'json'])
         .default('table'),
     )

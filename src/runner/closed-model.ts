@@ -6,6 +6,7 @@
 import type { Connection, ConnectionEvents } from './connection.js';
 import type { ErrorKind } from './error-kind.js';
 import type { Recorder } from './recorder.js';
+import type { WeightedRoundRobin } from './request-mix.js';
 
 export class ClosedModel implements ConnectionEvents {
   readonly done: Promise<void>;
@@ -17,11 +18,15 @@ export class ClosedModel implements ConnectionEvents {
   private inFlight = 0;
   private stopped = false;
 
-  /** @param requests total requests across connections; undefined runs until stop() */
+  /**
+   * @param requests total requests across connections; undefined runs until stop()
+   * @param mix picks which request of a mix each send is (a retried request is picked anew)
+   */
   constructor(
     private readonly recorder: Recorder,
     private readonly pipelining: number,
     requests: number | undefined,
+    private readonly mix: WeightedRoundRobin,
   ) {
     this.unsent = requests ?? Number.POSITIVE_INFINITY;
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
@@ -41,14 +46,14 @@ export class ClosedModel implements ConnectionEvents {
   /** Called periodically by the engine; nothing is time-driven in the closed model. */
   tick(): void {}
 
-  onResponse(status: number, intendedMs: number, sentMs: number, nowMs: number): void {
+  onResponse(status: number, intendedMs: number, sentMs: number, nowMs: number, request: number): void {
     this.inFlight--;
-    this.recorder.recordResponse(status, intendedMs, sentMs, nowMs);
+    this.recorder.recordResponse(status, intendedMs, sentMs, nowMs, request);
   }
 
-  onFailure(kind: ErrorKind, nowMs: number): void {
+  onFailure(kind: ErrorKind, nowMs: number, request: number): void {
     this.inFlight--;
-    this.recorder.recordFailure(kind, nowMs);
+    this.recorder.recordFailure(kind, nowMs, request);
   }
 
   onRetry(): void {
@@ -67,7 +72,8 @@ export class ClosedModel implements ConnectionEvents {
       else if (this.unsent > 0) this.unsent--;
       else return;
       this.inFlight++;
-      connection.send(nowMs, nowMs);
+      this.recorder.recordSend(nowMs);
+      connection.send(nowMs, nowMs, this.mix.next());
     }
   }
 

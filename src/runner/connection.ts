@@ -7,12 +7,15 @@ import type { ErrorKind } from './error-kind.js';
 
 /** What a connection reports. Called synchronously from I/O callbacks, so implementations must be cheap. */
 export interface ConnectionEvents {
-  /** A complete response arrived for a request intended at `intendedMs` and written at `sentMs`. */
-  onResponse(status: number, intendedMs: number, sentMs: number, nowMs: number): void;
+  /**
+   * A complete response arrived for a request intended at `intendedMs` and written at `sentMs`. `request` is
+   * the request's index in the run's request mix (0 when there is one request), as given to send().
+   */
+  onResponse(status: number, intendedMs: number, sentMs: number, nowMs: number, request: number): void;
   /** A request got no response. */
-  onFailure(kind: ErrorKind, nowMs: number): void;
+  onFailure(kind: ErrorKind, nowMs: number, request: number): void;
   /** A request was not processed (the server closed the connection first, as it announced): send it again. */
-  onRetry(intendedMs: number): void;
+  onRetry(intendedMs: number, request: number): void;
   /** The connection has room for more requests (after responses, failures or retries). */
   onCapacity(connection: Connection, nowMs: number): void;
 }
@@ -24,8 +27,11 @@ export interface Connection {
   readonly inFlight: number;
   /** Bytes received so far. */
   readonly bytesRead: number;
-  /** Sends one request, connecting first when needed. The caller keeps `inFlight` within the pipelining depth. */
-  send(intendedMs: number, nowMs: number): void;
+  /**
+   * Sends request number `request` of the run's mix (0 when there is one), connecting first when needed. The
+   * caller keeps `inFlight` within the pipelining depth.
+   */
+  send(intendedMs: number, nowMs: number, request: number): void;
   /** Fails every request in flight if the oldest was sent `timeoutMs` or longer ago. */
   expire(nowMs: number, timeoutMs: number): void;
   /** Closes the connection without reporting anything. */

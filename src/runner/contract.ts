@@ -23,6 +23,21 @@ export const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
 /** Kubernetes truncates termination messages beyond this many bytes. */
 export const TERMINATION_MESSAGE_LIMIT = 4096;
 
+/** One request of a mix (`spec.test.requests`): sent to the run's origin (scheme, host, port of `url`). */
+export interface MixRequestOptions {
+  /** Unique within the mix; names the request's results and thresholds ("p99{name:checkout} < 300ms"). */
+  name: string;
+  /** Default GET. */
+  method?: string;
+  /** Path and query, starting with "/". */
+  path: string;
+  /** Added to (and overriding) the run's headers. */
+  headers?: Record<string, string>;
+  body?: string;
+  /** Share of the requests: weight / Σ weights (non-negative; 0 never sends it). */
+  weight: number;
+}
+
 /** What one runner is asked to do. Mirrors `spec.test`, with the target resolved to a URL. */
 export interface RunnerOptions {
   url: string;
@@ -43,6 +58,15 @@ export interface RunnerOptions {
   expectStatus?: string[];
   /** Requests in flight per connection. Default 1 (no pipelining). */
   pipelining?: number;
+  /**
+   * Open model through stages: the arrival rate ramps linearly from 0 to each stage's target (requests per
+   * second for this runner) over its duration. Excludes rate, requests and durationMs.
+   */
+  stages?: { durationMs: number; target: number }[];
+  /** Several requests picked by weight instead of the one request of url/method/headers/body. */
+  requestMix?: MixRequestOptions[];
+  /** Threads to send from; default the CPUs the runner may use (src/runner/cpus.ts), at most `connections`. */
+  threads?: number;
   /** Wall-clock time (epoch ms) at which to start sending, so that all replicas start together. */
   startAtMs?: number;
   /**
@@ -101,10 +125,31 @@ export interface RunnerSummary {
   service?: string;
   pipelining?: number;
   /**
+   * Per request of a mix, by name (absent without a mix). Each adds up to the totals: Σ sent = sent,
+   * Σ completed = completed, Σ failed = failed (dropped requests had no request picked yet: totals only).
+   */
+  byRequest?: Record<string, RequestSummary>;
+  /** Requests written per second of the run (index 0 = the first second); dropped first when space is short. */
+  sentPerSecond?: number[];
+  /**
    * Set when the summary had to be shortened to fit the termination message: histograms carry fewer
    * significant digits and/or status codes are summed per class ("5xx"). Counts are never dropped.
    */
   truncated?: boolean;
+}
+
+/** One request's share of a RunnerSummary. */
+export interface RequestSummary {
+  sent: number;
+  completed: number;
+  failed: number;
+  status: Record<string, number>;
+  errors: Record<string, number>;
+  /**
+   * Latency from the intended send time, µs, compressed. Absent only when the summary had to drop it to fit
+   * the termination message (then `truncated` is set on the summary); the counts are always there.
+   */
+  latency?: string;
 }
 
 /**
@@ -195,13 +240,15 @@ export function runnerOptionsFromTest(test: TestSpec, namespace: string): Runner
     method: test.method,
     headers: test.headers,
     body: test.body,
-    requests: test.duration === undefined ? (test.repeat ?? 1) : undefined,
+    requests: test.duration === undefined && test.stages === undefined ? (test.repeat ?? 1) : undefined,
     durationMs: test.duration === undefined ? undefined : parseDurationMs(test.duration),
     connections: test.connections,
     rate: test.rate,
     timeoutMs: test.timeout === undefined ? undefined : parseDurationMs(test.timeout),
     expectStatus: test.expectStatus,
     pipelining: test.pipelining,
+    stages: test.stages?.map((stage) => ({ durationMs: parseDurationMs(stage.duration), target: stage.target })),
+    requestMix: test.requests,
   };
 }
 
@@ -226,6 +273,9 @@ export function runnerArgs(options: RunnerOptions, output: { summaryFile?: strin
   if (options.timeoutMs !== undefined) args.push('--timeout', `${options.timeoutMs}ms`);
   if (options.expectStatus !== undefined) args.push('--expect-status', options.expectStatus.join(','));
   if (options.pipelining !== undefined) args.push('--pipelining', String(options.pipelining));
+  for (const stage of options.stages ?? []) args.push('--stage', `${stage.durationMs}ms:${stage.target}`);
+  if (options.requestMix !== undefined) args.push('--request-mix', JSON.stringify(options.requestMix));
+  if (options.threads !== undefined) args.push('--threads', String(options.threads));
   if (options.startAtMs !== undefined) args.push('--start-at', String(options.startAtMs));
   if (options.startAtFile !== undefined) args.push('--start-at-file', options.startAtFile);
   if (options.tolerateFailedRequests === true) args.push('--tolerate-failed-requests');

@@ -1,6 +1,8 @@
 /**
- * Runs a plan: opens the connections, drives them with the closed or open model, enforces per-request
- * timeouts with one sweep timer (cheaper than a timer per request) and returns the runner's summary.
+ * Runs a plan on this thread: opens the connections, drives them with the closed or open model, enforces
+ * per-request timeouts with one sweep timer (cheaper than a timer per request) and returns the summary. With
+ * threads (src/runner/threads.ts), each thread runs its share of the plan here: its part of the connections and
+ * of the requests, or every n-th request of the open model's schedule.
  */
 import type { Connection, ConnectionEvents } from './connection.js';
 import type { RunnerProgress, RunnerSummary } from './contract.js';
@@ -11,6 +13,8 @@ import { OpenModel } from './open-model.js';
 import type { RunPlan } from './plan.js';
 import { reportProgress } from './progress.js';
 import { Recorder } from './recorder.js';
+import { WeightedRoundRobin } from './request-mix.js';
+import { constantRate, rampingRate, splitEvenly, threadShare } from './schedule.js';
 
 /** Socket reads go into one scratch buffer per run, parsed before the next read. */
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -22,32 +26,44 @@ export function sweepIntervalMs(timeoutMs: number): number {
   return Math.min(100, Math.max(1, Math.floor(timeoutMs / 20)));
 }
 
-function createModel(plan: RunPlan, recorder: Recorder): LoadModel {
+/** Which share of a plan one thread runs: thread `index` of `count`. */
+export interface ThreadPart {
+  index: number;
+  count: number;
+}
+
+const WHOLE: ThreadPart = { index: 0, count: 1 };
+
+function createModel(plan: RunPlan, recorder: Recorder, part: ThreadPart, connections: number): LoadModel {
+  const mix = new WeightedRoundRobin(plan.requestList.map((request) => request.weight));
   if (plan.model === 'open') {
+    const schedule =
+      plan.stages === undefined ? constantRate(plan.rate!, plan.scheduledRequests!) : rampingRate(plan.stages);
     return new OpenModel(
       recorder,
       plan.pipelining,
-      plan.rate!,
-      plan.scheduledRequests!,
+      threadShare(schedule, part.index, part.count),
       plan.timeoutMs,
-      plan.connections,
+      connections,
+      mix,
     );
   }
-  return new ClosedModel(recorder, plan.pipelining, plan.requests);
+  const requests = plan.requests === undefined ? undefined : splitEvenly(plan.requests, part.index, part.count);
+  return new ClosedModel(recorder, plan.pipelining, requests, mix);
 }
 
-async function createConnections(plan: RunPlan, events: ConnectionEvents): Promise<Connection[]> {
+async function createConnections(plan: RunPlan, events: ConnectionEvents, count: number): Promise<Connection[]> {
   const connections: Connection[] = [];
   if (plan.transport === 'socket') {
     const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
     const target = {
       host: plan.url.hostname.replace(/^\[(.*)\]$/, '$1'),
       port: Number(plan.url.port || 80),
-      request: buildRequestBytes(plan),
-      headRequests: plan.method === 'HEAD',
+      requests: plan.requestList.map((request) => buildRequestBytes(request)),
+      headRequests: plan.requestList.every((request) => request.method === 'HEAD'),
       capacity: plan.pipelining,
     };
-    for (let id = 0; id < plan.connections; id++) {
+    for (let id = 0; id < count; id++) {
       connections.push(new SocketConnection(id, target, events, readBuffer));
     }
     return connections;
@@ -56,14 +72,16 @@ async function createConnections(plan: RunPlan, events: ConnectionEvents): Promi
   const { UndiciConnection } = await import('./undici-connection.js');
   const target = {
     origin: plan.url.origin,
-    path: requestTarget(plan.url),
-    method: plan.method,
-    headers: plan.headers,
-    body: plan.body,
+    requests: plan.requestList.map((request) => ({
+      path: requestTarget(request.url),
+      method: request.method,
+      headers: request.headers,
+      body: request.body,
+    })),
     capacity: plan.pipelining,
     insecure: plan.insecure,
   };
-  for (let id = 0; id < plan.connections; id++) connections.push(new UndiciConnection(id, target, events));
+  for (let id = 0; id < count; id++) connections.push(new UndiciConnection(id, target, events));
   return connections;
 }
 
@@ -73,13 +91,29 @@ export interface ExecuteOptions {
   /** Receives a progress snapshot every progressIntervalMs while sending. */
   onProgress?: (progress: RunnerProgress) => void;
   progressIntervalMs?: number;
+  /** This thread's share of the plan; default all of it. */
+  part?: ThreadPart;
+  /**
+   * Waits for this (a promise of a performance.now() time, possibly in the past) once the connections are set
+   * up, then starts the schedule at that time: threads start together on one clock.
+   */
+  startAt?: Promise<number>;
 }
 
 export async function executePlan(plan: RunPlan, options: ExecuteOptions = {}): Promise<RunnerSummary> {
-  const { signal, onProgress, progressIntervalMs } = options;
-  const recorder = new Recorder(plan.accepted, plan.model === 'open');
-  const model = createModel(plan, recorder);
-  const connections = await createConnections(plan, model);
+  const { signal, onProgress, progressIntervalMs, part = WHOLE } = options;
+  const connectionCount = splitEvenly(plan.connections, part.index, part.count);
+  const recorder = new Recorder(
+    plan.accepted,
+    plan.model === 'open',
+    plan.mixed ? plan.requestList.map((request) => request.name) : undefined,
+  );
+  const model = createModel(plan, recorder, part, connectionCount);
+  const connections = await createConnections(plan, model, connectionCount);
+  const startAt = options.startAt === undefined ? undefined : await options.startAt;
+  if (startAt !== undefined && startAt > performance.now()) {
+    await new Promise((resolve) => setTimeout(resolve, startAt - performance.now()));
+  }
   const stop = (): void => model.stop();
   const sweeper = setInterval(() => {
     const nowMs = performance.now();
@@ -94,7 +128,8 @@ export async function executePlan(plan: RunPlan, options: ExecuteOptions = {}): 
     onProgress !== undefined && progressIntervalMs !== undefined
       ? reportProgress(recorder, progressIntervalMs, onProgress)
       : undefined;
-  const startMs = performance.now();
+  const startMs = startAt ?? performance.now();
+  recorder.startMs = startMs;
   try {
     if (signal?.aborted === true) stop();
     model.start(connections, startMs);

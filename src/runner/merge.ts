@@ -9,11 +9,20 @@
  *   reported separately and not counted in it.
  * - rps = completed / window, where the window runs from the earliest start to the latest end of all runners.
  * - statusCodes and errorsByKind are summed per key.
+ * - byRequest (a request mix): the same per request name, each adding up to the totals (requests, completed,
+ *   errors); rps over the same window. A request whose latency a runner had to leave out of its termination
+ *   message (summary-fit.ts) gets its percentiles from the other runners and `latencyPartial: true`.
  */
 import type { Histogram } from 'hdr-histogram-js';
-import type { LoadTestResults } from '../loadtest/spec.js';
-import type { RunnerSummary } from './contract.js';
-import { createMergeHistogram, decodeHistogram, latencyStatsMs, type SignificantDigits } from './histogram.js';
+import type { LoadTestResults, RequestResults } from '../loadtest/spec.js';
+import type { RequestSummary, RunnerSummary } from './contract.js';
+import {
+  createMergeHistogram,
+  decodeHistogram,
+  encodeHistogram,
+  latencyStatsMs,
+  type SignificantDigits,
+} from './histogram.js';
 
 function addCounts(into: Record<string, number>, from: Record<string, number>): void {
   for (const [key, count] of Object.entries(from)) into[key] = (into[key] ?? 0) + count;
@@ -30,6 +39,101 @@ function addHistograms(encoded: readonly string[]): Histogram {
   const sum = createMergeHistogram(digits as SignificantDigits);
   for (const histogram of histograms) sum.add(histogram);
   return sum;
+}
+
+function addRequestSummaries(parts: readonly RequestSummary[]): RequestSummary {
+  const merged: RequestSummary = { sent: 0, completed: 0, failed: 0, status: {}, errors: {} };
+  for (const part of parts) {
+    merged.sent += part.sent;
+    merged.completed += part.completed;
+    merged.failed += part.failed;
+    addCounts(merged.status, part.status);
+    addCounts(merged.errors, part.errors);
+  }
+  if (parts.every((part) => part.latency !== undefined)) {
+    merged.latency = encodeHistogram(addHistograms(parts.map((part) => part.latency!)));
+  }
+  return merged;
+}
+
+/** Request names of the summaries, in the order they first appear. */
+function requestNames(summaries: readonly RunnerSummary[]): string[] {
+  return [...new Set(summaries.flatMap((summary) => Object.keys(summary.byRequest ?? {})))];
+}
+
+/**
+ * Adds the summaries of the threads of one runner into one summary, exactly: counts and per-second send counts
+ * add up, histograms are added bucket by bucket, the run spans the earliest start to the latest end.
+ */
+export function mergeRunnerSummaries(summaries: readonly RunnerSummary[]): RunnerSummary {
+  if (summaries.length === 0) throw new RangeError('mergeRunnerSummaries needs at least one summary');
+  if (summaries.length === 1) return summaries[0]!;
+  const merged: RunnerSummary = {
+    v: 1,
+    sent: 0,
+    completed: 0,
+    failed: 0,
+    dropped: 0,
+    status: {},
+    errors: {},
+    bytesRead: 0,
+    start: Math.min(...summaries.map((summary) => summary.start)),
+    end: Math.max(...summaries.map((summary) => summary.end)),
+    latency: encodeHistogram(addHistograms(summaries.map((summary) => summary.latency))),
+  };
+  for (const summary of summaries) {
+    merged.sent += summary.sent;
+    merged.completed += summary.completed;
+    merged.failed += summary.failed;
+    merged.dropped += summary.dropped;
+    merged.bytesRead += summary.bytesRead;
+    addCounts(merged.status, summary.status);
+    addCounts(merged.errors, summary.errors);
+    merged.pipelining ??= summary.pipelining;
+    if (summary.truncated === true) merged.truncated = true;
+    summary.sentPerSecond?.forEach((count, second) => {
+      merged.sentPerSecond ??= [];
+      while (merged.sentPerSecond.length <= second) merged.sentPerSecond.push(0);
+      merged.sentPerSecond[second] = merged.sentPerSecond[second]! + count;
+    });
+  }
+  const service = summaries.flatMap((summary) => (summary.service === undefined ? [] : [summary.service]));
+  if (service.length > 0) merged.service = encodeHistogram(addHistograms(service));
+  const names = requestNames(summaries);
+  if (names.length > 0) {
+    merged.byRequest = Object.fromEntries(
+      names.map((name) => [name, addRequestSummaries(summaries.flatMap((summary) => summary.byRequest?.[name] ?? []))]),
+    );
+  }
+  return merged;
+}
+
+function requestResults(parts: readonly RequestSummary[], windowSeconds: number): RequestResults {
+  let requests = 0;
+  let completed = 0;
+  let errors = 0;
+  const statusCodes: Record<string, number> = {};
+  const errorsByKind: Record<string, number> = {};
+  for (const part of parts) {
+    requests += part.sent;
+    completed += part.completed;
+    errors += part.failed;
+    addCounts(statusCodes, part.status);
+    addCounts(errorsByKind, part.errors);
+  }
+  const latencies = parts.flatMap((part) => (part.latency === undefined ? [] : [part.latency]));
+  const results: RequestResults = {
+    requests,
+    completed,
+    errors,
+    errorRate: requests === 0 ? 0 : errors / requests,
+    rps: Math.round((completed / windowSeconds) * 10) / 10,
+    statusCodes,
+    errorsByKind,
+  };
+  if (latencies.length > 0) results.latencyMs = latencyStatsMs(addHistograms(latencies));
+  if (latencies.length < parts.length) results.latencyPartial = true;
+  return results;
 }
 
 export function mergeSummaries(summaries: readonly RunnerSummary[]): LoadTestResults {
@@ -74,5 +178,17 @@ export function mergeSummaries(summaries: readonly RunnerSummary[]): LoadTestRes
   const service = summaries.flatMap((summary) => (summary.service === undefined ? [] : [summary.service]));
   if (service.length > 0) results.serviceTimeMs = latencyStatsMs(addHistograms(service));
   if (pipelining !== undefined) results.pipelining = pipelining;
+  const names = requestNames(summaries);
+  if (names.length > 0) {
+    results.byRequest = Object.fromEntries(
+      names.map((name) => [
+        name,
+        requestResults(
+          summaries.flatMap((summary) => summary.byRequest?.[name] ?? []),
+          windowSeconds,
+        ),
+      ]),
+    );
+  }
   return results;
 }

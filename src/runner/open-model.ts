@@ -2,17 +2,19 @@
  * Open model: requests are due at fixed intended times (start + i / rate) whether or not the target keeps up.
  * Latency is measured from the intended time, so a stalled target shows up in the latency histogram instead
  * of silently lowering the request rate (coordinated omission). A due request waits for a free connection;
- * if it cannot be sent within the request timeout of its intended time, it is dropped.
+ * if it cannot be sent within the request timeout of its intended time, it is dropped. The intended times come
+ * from an ArrivalSchedule (a constant rate, or ramping stages), so the correction holds through a ramp too.
  */
 import type { Connection, ConnectionEvents } from './connection.js';
 import type { ErrorKind } from './error-kind.js';
 import type { Recorder } from './recorder.js';
+import type { WeightedRoundRobin } from './request-mix.js';
+import type { ArrivalSchedule } from './schedule.js';
 import { TimeQueue } from './time-queue.js';
 
 export class OpenModel implements ConnectionEvents {
   readonly done: Promise<void>;
   private resolveDone!: () => void;
-  private readonly intervalMs: number;
   private startMs = 0;
   /** Index of the next request to become due. */
   private nextIndex = 0;
@@ -25,20 +27,22 @@ export class OpenModel implements ConnectionEvents {
   private timer: NodeJS.Timeout | null = null;
   private finished = false;
 
+  private total: number;
+
   /**
-   * @param rate requests per second
-   * @param total requests to schedule
+   * @param schedule when each request is due, ms after the start
    * @param timeoutMs how long a due request may wait for a connection before it is dropped
+   * @param mix picks which request of a mix each send is
    */
   constructor(
     private readonly recorder: Recorder,
     private readonly pipelining: number,
-    rate: number,
-    private total: number,
+    private readonly schedule: ArrivalSchedule,
     private readonly timeoutMs: number,
     connectionCount: number,
+    private readonly mix: WeightedRoundRobin,
   ) {
-    this.intervalMs = 1000 / rate;
+    this.total = schedule.total;
     this.isFree = new Uint8Array(connectionCount);
     this.done = new Promise((resolve) => (this.resolveDone = resolve));
   }
@@ -65,14 +69,14 @@ export class OpenModel implements ConnectionEvents {
     this.dispatch(nowMs);
   }
 
-  onResponse(status: number, intendedMs: number, sentMs: number, nowMs: number): void {
+  onResponse(status: number, intendedMs: number, sentMs: number, nowMs: number, request: number): void {
     this.inFlight--;
-    this.recorder.recordResponse(status, intendedMs, sentMs, nowMs);
+    this.recorder.recordResponse(status, intendedMs, sentMs, nowMs, request);
   }
 
-  onFailure(kind: ErrorKind, nowMs: number): void {
+  onFailure(kind: ErrorKind, nowMs: number, request: number): void {
     this.inFlight--;
-    this.recorder.recordFailure(kind, nowMs);
+    this.recorder.recordFailure(kind, nowMs, request);
   }
 
   onRetry(intendedMs: number): void {
@@ -88,7 +92,7 @@ export class OpenModel implements ConnectionEvents {
   private dispatch(nowMs: number): void {
     if (this.finished) return;
     while (this.nextIndex < this.total) {
-      const intendedMs = this.startMs + this.nextIndex * this.intervalMs;
+      const intendedMs = this.startMs + this.schedule.timeOfMs(this.nextIndex);
       if (intendedMs > nowMs) break;
       this.waiting.push(intendedMs);
       this.nextIndex++;
@@ -105,7 +109,8 @@ export class OpenModel implements ConnectionEvents {
       this.isFree[connection.id] = 0;
       this.waiting.shift();
       this.inFlight++;
-      connection.send(intendedMs, nowMs);
+      this.recorder.recordSend(nowMs);
+      connection.send(intendedMs, nowMs, this.mix.next());
       this.markFree(connection);
     }
     this.armTimer(nowMs);
@@ -120,7 +125,7 @@ export class OpenModel implements ConnectionEvents {
 
   private armTimer(nowMs: number): void {
     if (this.timer !== null || this.nextIndex >= this.total) return;
-    const dueMs = this.startMs + this.nextIndex * this.intervalMs;
+    const dueMs = this.startMs + this.schedule.timeOfMs(this.nextIndex);
     this.timer = setTimeout(
       () => {
         this.timer = null;

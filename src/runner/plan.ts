@@ -2,8 +2,10 @@
  * Turns RunnerOptions (from flags or from the operator) into a validated RunPlan, or a UsageError that names
  * the offending option. Nothing is sent before the plan is complete.
  */
-import { HTTP_METHODS } from '../loadtest/spec.js';
-import type { RunnerOptions, RunnerProgress } from './contract.js';
+import { HTTP_METHODS, REQUEST_NAME_PATTERN } from '../loadtest/spec.js';
+import type { MixRequestOptions, RunnerOptions, RunnerProgress } from './contract.js';
+import { availableCpus } from './cpus.js';
+import { rampingRate, type Stage } from './schedule.js';
 
 export class UsageError extends Error {
   override name = 'UsageError';
@@ -30,13 +32,34 @@ export interface RunOptions extends RunnerOptions {
   onProgress?: (progress: RunnerProgress) => void;
 }
 
+/** One request of the plan's mix, resolved: its own method, path, headers (over the run's) and body. */
+export interface PlannedRequest {
+  name: string;
+  method: string;
+  /** The target URL with this request's path and query. */
+  url: URL;
+  headers: Record<string, string>;
+  body?: string;
+  weight: number;
+}
+
 export interface RunPlan {
   url: URL;
   method: string;
   headers: Record<string, string>;
   body?: string;
-  /** 'open' when a rate is set. */
+  /** 'open' when a rate or stages are set. */
   model: 'closed' | 'open';
+  /** Open model: arrival-rate stages (instead of rate and duration/requests). */
+  stages?: Stage[];
+  /**
+   * What is sent: one request (url, method, headers, body, named "default") or the mix, picked by weight
+   * (src/runner/request-mix.ts). `mixed` says which, for reports and for per-request results.
+   */
+  requestList: PlannedRequest[];
+  mixed: boolean;
+  /** Threads (each with its own event loop, connections and histograms); at most `connections`. */
+  threads: number;
   /** Closed model: total requests, or undefined when bounded by durationMs. */
   requests?: number;
   durationMs?: number;
@@ -53,6 +76,10 @@ export interface RunPlan {
   transport: 'socket' | 'undici';
   insecure: boolean;
 }
+
+export const MAX_MIX_REQUESTS = 16;
+/** Most threads a runner starts, whatever the CPU count says. */
+export const MAX_THREADS = 64;
 
 export const DEFAULT_TIMEOUT_MS = 10_000;
 export const DEFAULT_EXPECT_STATUS = ['2xx', '3xx'];
@@ -117,6 +144,54 @@ function checkHeaders(headers: Record<string, string>): Record<string, string> {
   return headers;
 }
 
+function planStages(stages: readonly Stage[] | undefined): Stage[] | undefined {
+  if (stages === undefined) return undefined;
+  if (stages.length === 0) throw new UsageError('stages must have at least one stage');
+  return stages.map((stage, index) => {
+    if (!Number.isFinite(stage.durationMs) || stage.durationMs <= 0) {
+      throw new UsageError(`stage ${index + 1}: duration must be greater than 0, not ${stage.durationMs} ms`);
+    }
+    if (!Number.isFinite(stage.target) || stage.target < 0) {
+      throw new UsageError(`stage ${index + 1}: target must be 0 or more requests per second, not ${stage.target}`);
+    }
+    return { durationMs: stage.durationMs, target: stage.target };
+  });
+}
+
+function planMix(mix: readonly MixRequestOptions[], url: URL, headers: Record<string, string>): PlannedRequest[] {
+  if (mix.length === 0 || mix.length > MAX_MIX_REQUESTS) {
+    throw new UsageError(`a request mix has 1 to ${MAX_MIX_REQUESTS} requests, not ${mix.length}`);
+  }
+  const names = new Set<string>();
+  const planned = mix.map((request) => {
+    if (!REQUEST_NAME_PATTERN.test(request.name)) {
+      throw new UsageError(`request name "${request.name}" must be 1-32 lower-case letters, digits, "-", "_" or "."`);
+    }
+    if (names.has(request.name)) throw new UsageError(`request name "${request.name}" is used twice`);
+    names.add(request.name);
+    const method = (request.method ?? 'GET').toUpperCase();
+    if (!(HTTP_METHODS as readonly string[]).includes(method)) {
+      throw new UsageError(`request "${request.name}": method must be one of ${HTTP_METHODS.join(', ')}`);
+    }
+    if (!request.path.startsWith('/')) throw new UsageError(`request "${request.name}": path must start with "/"`);
+    if (!Number.isFinite(request.weight) || request.weight < 0) {
+      throw new UsageError(`request "${request.name}": weight must be 0 or more, not ${request.weight}`);
+    }
+    return {
+      name: request.name,
+      method,
+      url: new URL(request.path, url.origin),
+      headers: checkHeaders({ ...headers, ...request.headers }),
+      body: request.body,
+      weight: request.weight,
+    };
+  });
+  if (!(planned.reduce((sum, request) => sum + request.weight, 0) > 0)) {
+    throw new UsageError('the weights of the request mix must sum to more than 0');
+  }
+  return planned;
+}
+
 export function planRun(options: RunOptions): RunPlan {
   const url = parseTargetUrl(options.url);
   const method = options.method.toUpperCase();
@@ -128,18 +203,40 @@ export function planRun(options: RunOptions): RunPlan {
   if (requests !== undefined && durationMs !== undefined)
     throw new UsageError('set at most one of requests and duration');
   const rate = positiveNumber('rate', options.rate);
-  const transport = options.transport ?? 'auto';
+  const stages = planStages(options.stages);
+  if (stages !== undefined && (rate !== undefined || requests !== undefined || durationMs !== undefined)) {
+    throw new UsageError('stages set the rate and the length of the run: leave out rate, requests and duration');
+  }
+  const headers = checkHeaders(options.headers ?? {});
+  const requestList =
+    options.requestMix === undefined
+      ? [{ name: 'default', method, url, headers, body: options.body, weight: 1 }]
+      : planMix(options.requestMix, url, headers);
+  const someHead = requestList.some((request) => request.method === 'HEAD');
+  const allHead = requestList.every((request) => request.method === 'HEAD');
+  let transport = options.transport ?? 'auto';
   if (transport === 'socket' && url.protocol === 'https:') {
     throw new UsageError('the socket transport speaks plain http:// only; use undici for https://');
   }
+  // The socket path frames responses as HEAD or not per connection: a mix of both goes through undici.
+  if (someHead && !allHead) {
+    if (transport === 'socket') throw new UsageError('the socket transport cannot mix HEAD with other methods');
+    transport = 'undici';
+  }
+  const connections = positiveInteger('connections', options.connections, 100_000) ?? 1;
+  const threads = Math.min(positiveInteger('threads', options.threads, MAX_THREADS) ?? availableCpus(), connections);
   const expectStatus = options.expectStatus ?? DEFAULT_EXPECT_STATUS;
   const plan: RunPlan = {
     url,
     method,
-    headers: checkHeaders(options.headers ?? {}),
+    headers,
     body: options.body,
-    model: rate === undefined ? 'closed' : 'open',
-    connections: positiveInteger('connections', options.connections, 100_000) ?? 1,
+    model: rate === undefined && stages === undefined ? 'closed' : 'open',
+    stages,
+    requestList,
+    mixed: options.requestMix !== undefined,
+    threads,
+    connections,
     pipelining: positiveInteger('pipelining', options.pipelining, MAX_PIPELINING) ?? 1,
     timeoutMs: positiveNumber('timeout', options.timeoutMs) ?? DEFAULT_TIMEOUT_MS,
     accepted: acceptedStatusTable(expectStatus),
@@ -148,6 +245,11 @@ export function planRun(options: RunOptions): RunPlan {
     insecure: options.insecure ?? false,
   };
   positiveInteger('progress interval', options.progressIntervalMs);
+  if (stages !== undefined) {
+    plan.scheduledRequests = rampingRate(stages).total;
+    plan.durationMs = stages.reduce((sum, stage) => sum + stage.durationMs, 0);
+    return plan;
+  }
   if (rate === undefined) {
     // As in the LoadTest spec: without a duration, `repeat` (requests) defaults to 1.
     if (durationMs === undefined) plan.requests = requests ?? 1;

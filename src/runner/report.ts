@@ -1,5 +1,5 @@
 /** The human-readable report the runner prints by default (`--output table`). */
-import { counts, row } from '../loadtest/format.js';
+import { counts, requestLine, row } from '../loadtest/format.js';
 import type { LoadTestResults } from '../loadtest/spec.js';
 import type { LatencyStatsMs } from './histogram.js';
 import type { RunPlan } from './plan.js';
@@ -27,13 +27,16 @@ function bytes(count: number): string {
 }
 
 function describeLoad(plan: RunPlan): string {
-  const parts = [plan.model === 'open' ? `open model at ${plan.rate} req/s` : 'closed model'];
+  const stages = plan.stages?.map((stage) => `${stage.durationMs / 1000} s→${stage.target}`).join(', ');
+  const openModel = stages === undefined ? `open model at ${plan.rate} req/s` : `open model, stages ${stages} req/s`;
+  const parts = [plan.model === 'open' ? openModel : 'closed model'];
   parts.push(`${plan.connections} connection${plan.connections === 1 ? '' : 's'}`);
   if (plan.requests !== undefined) parts.push(`${plan.requests} requests`);
   if (plan.scheduledRequests !== undefined) parts.push(`${plan.scheduledRequests} requests scheduled`);
   if (plan.durationMs !== undefined) parts.push(`${plan.durationMs / 1000} s`);
   if (plan.pipelining > 1) parts.push(`pipelining ${plan.pipelining}`);
   parts.push(`${plan.transport} transport`);
+  parts.push(`${plan.threads} thread${plan.threads === 1 ? '' : 's'}`);
   return parts.join(', ');
 }
 
@@ -58,5 +61,8 @@ export function formatTable(plan: RunPlan, results: LoadTestResults): string {
     latencyRow(results.serviceTimeMs === undefined ? 'response' : 'intended', results.latencyMs),
   ];
   if (results.serviceTimeMs !== undefined) lines.push(latencyRow('service', results.serviceTimeMs));
+  for (const [index, [name, request]] of Object.entries(results.byRequest ?? {}).entries()) {
+    lines.push(row(index === 0 ? 'By request' : '', requestLine(name, request)));
+  }
   return `${lines.join('\n')}\n`;
 }

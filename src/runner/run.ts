@@ -1,5 +1,6 @@
 /**
- * Runs one runner programmatically: plan (validate), wait for the synchronised start, send, summarise.
+ * Runs one runner programmatically: plan (validate), wait for the synchronised start, send (on as many threads
+ * as the plan says, src/runner/threads.ts), summarise.
  * The `runner` CLI command is a thin layer over this.
  */
 import type { LoadTestResults } from '../loadtest/spec.js';
@@ -8,6 +9,7 @@ import { executePlan } from './engine.js';
 import { mergeSummaries } from './merge.js';
 import { planRun, type RunOptions, type RunPlan } from './plan.js';
 import { waitForStart } from './start-sync.js';
+import { runThreads } from './threads.js';
 
 export interface RunnerResult {
   plan: RunPlan;
@@ -28,17 +30,25 @@ export function exitCodeFor(summary: RunnerSummary): number {
 export async function runRunner(options: RunOptions): Promise<RunnerResult> {
   const plan = planRun(options);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  await waitForStart({
-    startAtMs: options.startAtMs,
-    startAtFile: options.startAtFile,
-    waitLimitMs: options.startAtWaitLimitMs,
-    signal: options.signal,
-    log,
-  });
-  const summary = await executePlan(plan, {
-    signal: options.signal,
-    progressIntervalMs: options.progressIntervalMs,
-    onProgress: options.onProgress ?? ((progress) => process.stderr.write(progressLine(progress))),
-  });
+  const start = () =>
+    waitForStart({
+      startAtMs: options.startAtMs,
+      startAtFile: options.startAtFile,
+      waitLimitMs: options.startAtWaitLimitMs,
+      signal: options.signal,
+      log,
+    });
+  const onProgress = options.onProgress ?? ((progress) => process.stderr.write(progressLine(progress)));
+  let summary: RunnerSummary;
+  if (plan.threads > 1) {
+    summary = await runThreads(options, plan.threads, onProgress, start);
+  } else {
+    await start();
+    summary = await executePlan(plan, {
+      signal: options.signal,
+      progressIntervalMs: options.progressIntervalMs,
+      onProgress,
+    });
+  }
   return { plan, summary, results: mergeSummaries([summary]), exitCode: exitCodeFor(summary) };
 }

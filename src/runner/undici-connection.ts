@@ -7,12 +7,18 @@ import { Client, type Dispatcher } from 'undici';
 import type { Connection, ConnectionEvents } from './connection.js';
 import { errorKindOf } from './error-kind.js';
 
-export interface UndiciTarget {
-  origin: string;
+/** One request of the mix, as undici takes it. */
+export interface UndiciRequest {
   path: string;
   method: Dispatcher.HttpMethod;
   headers: Record<string, string>;
   body?: string;
+}
+
+export interface UndiciTarget {
+  origin: string;
+  /** The requests of the mix (one when there is no mix). */
+  requests: readonly UndiciRequest[];
   /** Requests in flight at most (the pipelining depth). */
   capacity: number;
   /** Accept any TLS certificate. */
@@ -20,6 +26,7 @@ export interface UndiciTarget {
 }
 
 interface RequestInFlight {
+  request: number;
   intendedMs: number;
   sentMs: number;
   abort: AbortController;
@@ -49,20 +56,20 @@ export class UndiciConnection implements Connection {
     return this.requests.size;
   }
 
-  send(intendedMs: number, nowMs: number): void {
-    const request: RequestInFlight = { intendedMs, sentMs: nowMs, abort: new AbortController() };
+  send(intendedMs: number, nowMs: number, index: number): void {
+    const request: RequestInFlight = { request: index, intendedMs, sentMs: nowMs, abort: new AbortController() };
     this.requests.add(request);
     this.exchange(request).then(
       (status) => {
         if (!this.requests.delete(request)) return;
         const doneMs = performance.now();
-        this.events.onResponse(status, request.intendedMs, request.sentMs, doneMs);
+        this.events.onResponse(status, request.intendedMs, request.sentMs, doneMs, request.request);
         this.events.onCapacity(this, doneMs);
       },
       (error: unknown) => {
         if (!this.requests.delete(request)) return;
         const doneMs = performance.now();
-        this.events.onFailure(errorKindOf(error), doneMs);
+        this.events.onFailure(errorKindOf(error), doneMs, request.request);
         this.events.onCapacity(this, doneMs);
       },
     );
@@ -74,7 +81,7 @@ export class UndiciConnection implements Connection {
       if (nowMs - request.sentMs < timeoutMs) continue;
       this.requests.delete(request);
       request.abort.abort();
-      this.events.onFailure('timeout', nowMs);
+      this.events.onFailure('timeout', nowMs, request.request);
       expired++;
     }
     if (expired > 0) this.events.onCapacity(this, nowMs);
@@ -87,13 +94,8 @@ export class UndiciConnection implements Connection {
   }
 
   private async exchange(request: RequestInFlight): Promise<number> {
-    const response = await this.client.request({
-      path: this.target.path,
-      method: this.target.method,
-      headers: this.target.headers,
-      body: this.target.body,
-      signal: request.abort.signal,
-    });
+    const { path, method, headers, body } = this.target.requests[request.request]!;
+    const response = await this.client.request({ path, method, headers, body, signal: request.abort.signal });
     for await (const chunk of response.body as AsyncIterable<Buffer>) this.bytesRead += chunk.length;
     return response.statusCode;
   }

@@ -241,6 +241,123 @@ const RUNNER_CASES: SpecCase[] = [
   invalid('a runner section that is a string', withRunner('big'), 'spec.runner'),
 ];
 
+const mix = (...requests: Record<string, unknown>[]) => withTest({ duration: '10s', requests });
+const home = { name: 'home', path: '/', weight: 1 };
+
+/** spec.test.stages (ramping arrival rate) and spec.test.requests (a weighted request mix), issue 18. */
+const RUNNER_V2_CASES: SpecCase[] = [
+  valid(
+    'stages ramping the arrival rate, with a stage at target 0',
+    withTest({
+      stages: [
+        { duration: '30s', target: 100 },
+        { duration: '1m', target: 100.5 },
+        { duration: '500ms', target: 0 },
+      ],
+      connections: 50,
+    }),
+  ),
+  valid(
+    'a request mix with every field, weights 1:2:7 and one of weight 0',
+    withTest({
+      duration: '30s',
+      headers: { accept: 'application/json' },
+      requests: [
+        { name: 'home', path: '/', weight: 1 },
+        { name: 'search_v2', method: 'GET', path: '/search?q=x', weight: 2, headers: { 'x-a': 'b' } },
+        { name: 'checkout.pay', method: 'POST', path: '/checkout', body: '{"cart":1}', weight: 7 },
+        { name: 'off', path: '/off', weight: 0 },
+      ],
+    }),
+  ),
+  valid('a threshold on a named request of the mix', {
+    ...mix(home, { name: 'checkout', path: '/checkout', weight: 2 }),
+    thresholds: ['p99{name:checkout} < 300ms', 'errorRate{name:home} < 1%', 'rps{name:home} > 10', 'p99 < 1s'],
+  }),
+  valid(
+    'stages together with a request mix',
+    withTest({ stages: [{ duration: '10s', target: 50 }], requests: [home] }),
+  ),
+  invalid(
+    'a stage of zero duration ("0s")',
+    withTest({ stages: [{ duration: '0s', target: 10 }] }),
+    'spec.test.stages',
+    'a stage duration must be greater than 0',
+  ),
+  invalid(
+    'a stage of zero duration written "0m0.0s"',
+    withTest({
+      stages: [
+        { duration: '10s', target: 10 },
+        { duration: '0m0.0s', target: 10 },
+      ],
+    }),
+    'a stage duration must be greater than 0',
+  ),
+  invalid(
+    'a negative stage target',
+    withTest({ stages: [{ duration: '10s', target: -5 }] }),
+    'spec.test.stages',
+    'greater than or equal to 0',
+  ),
+  invalid(
+    'stages together with duration',
+    withTest({ stages: [{ duration: '10s', target: 5 }], duration: '10s' }),
+    'leave out test.duration, test.repeat and test.rate',
+  ),
+  invalid(
+    'stages together with rate',
+    withTest({ stages: [{ duration: '10s', target: 5 }], rate: 5 }),
+    'leave out test.duration, test.repeat and test.rate',
+  ),
+  invalid(
+    'stages together with repeat',
+    withTest({ stages: [{ duration: '10s', target: 5 }], repeat: 5 }),
+    'leave out test.duration, test.repeat and test.rate',
+  ),
+  invalid('an empty list of stages', withTest({ stages: [] }), 'spec.test.stages', '1 item'),
+  invalid('a stage without a target', withTest({ stages: [{ duration: '10s' }] }), 'spec.test.stages', 'target'),
+  invalid(
+    'a misspelled stage field (rate instead of target)',
+    withTest({ stages: [{ duration: '10s', target: 1, rate: 5 }] }),
+    'unknown field',
+    'rate',
+  ),
+  invalid(
+    'weights that sum to 0',
+    mix({ ...home, weight: 0 }, { name: 'b', path: '/b', weight: 0 }),
+    'the weights of test.requests must sum to more than 0',
+  ),
+  invalid('a negative weight', mix({ ...home, weight: -1 }), 'spec.test.requests', 'greater than or equal to 0'),
+  invalid('a fractional weight', mix({ ...home, weight: 1.5 }), 'spec.test.requests'),
+  invalid(
+    'a duplicate request name',
+    mix(home, { name: 'home', path: '/again', weight: 1 }),
+    'test.requests names must be unique',
+  ),
+  invalid('a request name with upper-case letters', mix({ ...home, name: 'Home' }), 'spec.test.requests', 'name'),
+  invalid('a request path without a leading "/"', mix({ ...home, path: 'x' }), 'path must start with "/"'),
+  invalid('a request without a weight', mix({ name: 'home', path: '/' }), 'spec.test.requests', 'weight'),
+  invalid(
+    'more than 16 requests',
+    mix(...Array.from({ length: 17 }, (_, index) => ({ ...home, name: `r${index}` }))),
+    'spec.test.requests',
+    '16',
+  ),
+  invalid('a misspelled request field (wieght)', mix({ ...home, wieght: 1 }), 'unknown field', 'wieght'),
+  invalid(
+    'a threshold naming a request that is not in the mix',
+    { ...mix(home), thresholds: ['p99{name:checkout} < 300ms'] },
+    'spec.thresholds',
+    'a threshold names a request ({name:...}) that is not in test.requests',
+  ),
+  invalid(
+    'a threshold naming a request when there is no mix',
+    { ...withTest({ duration: '10s' }), thresholds: ['p99{name:home} < 300ms'] },
+    'a threshold names a request ({name:...}) that is not in test.requests',
+  ),
+];
+
 export const SPEC_CASES: SpecCase[] = [
   valid('the smallest spec: replicas and a Service', { replicas: 1, test: service }),
   valid('every test field set, at their limits', {
@@ -321,4 +438,5 @@ export const SPEC_CASES: SpecCase[] = [
   invalid('a misspelled test field (spec.test.repaet)', withTest({ repaet: 3 }), 'unknown field', 'repaet'),
   invalid('a misspelled spec field (spec.replica)', { replica: 1, test: service }, 'unknown field', 'replica'),
   ...RUNNER_CASES,
+  ...RUNNER_V2_CASES,
 ];

@@ -11,8 +11,8 @@ import { ResponseParser, type ResponseListener } from './response-parser.js';
 export interface SocketTarget {
   host: string;
   port: number;
-  /** The serialised request, written as is for every request. */
-  request: Buffer;
+  /** The serialised requests of the mix (one when there is no mix), each written as is whenever it is sent. */
+  requests: readonly Buffer[];
   /** True when the request method is HEAD, whose responses have no body. */
   headRequests: boolean;
   /** Requests in flight at most (the pipelining depth). */
@@ -26,6 +26,8 @@ export class SocketConnection implements Connection, ResponseListener {
   private readonly parser: ResponseParser;
   private readonly intendedTimes: Float64Array;
   private readonly sentTimes: Float64Array;
+  /** Which request of the mix each slot holds. */
+  private readonly requestIds: Uint16Array;
   /** Ring index of the oldest request in flight. */
   private oldest = 0;
 
@@ -39,16 +41,18 @@ export class SocketConnection implements Connection, ResponseListener {
     this.parser = new ResponseParser(this, target.headRequests);
     this.intendedTimes = new Float64Array(target.capacity);
     this.sentTimes = new Float64Array(target.capacity);
+    this.requestIds = new Uint16Array(target.capacity);
   }
 
-  send(intendedMs: number, nowMs: number): void {
+  send(intendedMs: number, nowMs: number, request: number): void {
     const socket = this.socket ?? this.connect();
     let slot = this.oldest + this.inFlight;
     if (slot >= this.target.capacity) slot -= this.target.capacity;
     this.intendedTimes[slot] = intendedMs;
     this.sentTimes[slot] = nowMs;
+    this.requestIds[slot] = request;
     this.inFlight++;
-    socket.write(this.target.request);
+    socket.write(this.target.requests[request]!);
   }
 
   expire(nowMs: number, timeoutMs: number): void {
@@ -75,7 +79,7 @@ export class SocketConnection implements Connection, ResponseListener {
     this.oldest = slot + 1 === this.target.capacity ? 0 : slot + 1;
     this.inFlight--;
     if (closeAfter) this.drop(null);
-    this.events.onResponse(status, this.intendedTimes[slot]!, this.sentTimes[slot]!, nowMs);
+    this.events.onResponse(status, this.intendedTimes[slot]!, this.sentTimes[slot]!, nowMs, this.requestIds[slot]!);
     this.events.onCapacity(this, nowMs);
     return !closeAfter;
   }
@@ -132,8 +136,8 @@ export class SocketConnection implements Connection, ResponseListener {
     const nowMs = performance.now();
     let slot = this.oldest;
     for (let left = this.inFlight; left > 0; left--) {
-      if (failure === null) this.events.onRetry(this.intendedTimes[slot]!);
-      else this.events.onFailure(failure, nowMs);
+      if (failure === null) this.events.onRetry(this.intendedTimes[slot]!, this.requestIds[slot]!);
+      else this.events.onFailure(failure, nowMs, this.requestIds[slot]!);
       slot = slot + 1 === this.target.capacity ? 0 : slot + 1;
     }
     this.inFlight = 0;
