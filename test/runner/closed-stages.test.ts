@@ -4,6 +4,9 @@
  * of a connection taken out of use must still be answered and counted.
  */
 import assert from 'node:assert/strict';
+import { validateLoadTestSpec } from '../../src/loadtest/spec.js';
+import { runRunnerCommand } from '../../src/runner/cli.js';
+import { RUNNER_EXIT, runnerArgs, runnerOptionsFromTest } from '../../src/runner/contract.js';
 import { UsageError, type RunOptions } from '../../src/runner/plan.js';
 import { runRunner } from '../../src/runner/run.js';
 import { connectionsAt, splitEvenly, type Stage } from '../../src/runner/schedule.js';
@@ -83,6 +86,32 @@ describe('closed-model stages (ramping connections)', () => {
       assert.deepEqual(summary.errors, {});
       assert.equal(server.answered(), summary.completed);
     }, 20);
+  });
+
+  it('runs what spec.test says: test.model closed passes through runnerArgs (--model closed) to the runner', async function () {
+    this.timeout(30_000);
+    await withConnectionServer(async (server) => {
+      const { spec, problems } = validateLoadTestSpec({
+        replicas: 1,
+        test: {
+          url: `${server.origin}/`,
+          model: 'closed',
+          stages: [
+            { duration: '200ms', target: 3 },
+            { duration: '300ms', target: 3 },
+          ],
+        },
+      });
+      assert.deepEqual(problems, []);
+      const args = runnerArgs({ ...runnerOptionsFromTest(spec!.test, 'default'), threads: 1 }).slice(1);
+      assert.ok(args.join(' ').includes('--model closed'), args.join(' '));
+      let stdout = '';
+      const exitCode = await runRunnerCommand(args, { stdout: (text) => (stdout += text), stderr: () => undefined });
+      assert.equal(exitCode, RUNNER_EXIT.ok);
+      assert.match(stdout, /closed model, stages 0\.2 s→3, 0\.3 s→3 connections, at most 3 connections/);
+      // Read as arrival rates, 0→3→3 requests per second would send 2 requests over 1 connection.
+      assert.equal(server.connections.length, 3);
+    });
   });
 
   const refused: Array<[string, Partial<RunOptions>, RegExp]> = [
