@@ -26,7 +26,7 @@ export function describeAmount(spec: LoadTestSpec): string {
   const test = spec.test;
   const parts =
     test.stages !== undefined
-      ? [`stages ${stagesText(test.stages)}`]
+      ? [`${test.model === 'closed' ? 'closed-model ' : ''}stages ${stagesText(test.stages, test.model)}`]
       : [test.duration === undefined ? `${test.repeat ?? 1} requests` : `for ${test.duration}`];
   if (test.connections !== undefined) parts.push(`${test.connections} connections`);
   if (test.rate !== undefined) parts.push(`${test.rate} req/s`);

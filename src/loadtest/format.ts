@@ -43,7 +43,10 @@ export function requestLine(
   return `${name}: ${results.requests} requests, ${results.errors} errors (${percent(results.errorRate)}), ${round1(results.rps)} req/s, ${latency}`;
 }
 
-/** Stages as text: "30s→100, 1m→100, 30s→0 req/s". */
-export function stagesText(stages: readonly { duration: string; target: number }[]): string {
-  return `${stages.map((stage) => `${stage.duration}→${stage.target}`).join(', ')} req/s`;
+/** Stages as text: "30s→100, 1m→100, 30s→0 req/s", or "... connections" for closed-model stages. */
+export function stagesText(
+  stages: readonly { duration: string; target: number }[],
+  model: 'open' | 'closed' = 'open',
+): string {
+  return `${stages.map((stage) => `${stage.duration}→${stage.target}`).join(', ')} ${model === 'closed' ? 'connections' : 'req/s'}`;
 }

@@ -59,7 +59,19 @@ export const SPEC_MESSAGES = {
   weightsZero: 'the weights of test.requests must sum to more than 0',
   duplicateName: 'test.requests names must be unique',
   unknownRequest: 'a threshold names a request ({name:...}) that is not in test.requests',
+  modelWithoutStages: 'test.model says what stage targets mean: set it only with test.stages',
+  closedConnections: 'closed-model stages set the number of connections: leave out test.connections',
+  closedTarget: 'with test.model closed, a stage target is a whole number of connections from 0 to 10000',
+  pathOrUrl: 'set exactly one of path and url on each of test.requests',
+  requestUrl: 'a request url must be an absolute http:// or https:// URL',
 };
+
+/** What `spec.test.model` may be: what a stage's target means (arrival rate, or connections). */
+export const LOAD_MODELS = ['open', 'closed'] as const;
+/** The most connections a closed-model stage may ramp to (as test.connections). */
+export const MAX_CLOSED_TARGET = 10000;
+/** An absolute http(s) URL, as the CRD checks it (test.url and a mix request's url). */
+const URL_PATTERN = /^https?:\/\/[^/\s]+(\/\S*)?$/;
 
 const stageSchema = z.preprocess(
   (stage) => withoutNullFields(stage),
@@ -71,8 +83,8 @@ const stageSchema = z.preprocess(
           .max(32, 'a stage duration is at most 32 characters')
           .regex(DURATION_PATTERN, 'a stage duration looks like "30s", "500ms" or "2m"'),
         target: z
-          .number({ message: 'a stage target is a number of requests per second' })
-          .min(0, 'a stage target must be greater than or equal to 0 requests per second'),
+          .number({ message: 'a stage target is a number: requests per second, or connections (test.model closed)' })
+          .min(0, 'a stage target must be greater than or equal to 0'),
       },
       { error: unknownFieldMessage },
     )
@@ -83,27 +95,42 @@ const stageSchema = z.preprocess(
 
 const mixRequestSchema = z.preprocess(
   (request) => withoutNullFields(request),
-  z.strictObject(
-    {
-      name: z
-        .string()
-        .max(32, 'a request name is at most 32 characters')
-        .regex(REQUEST_NAME_PATTERN, 'a request name is lower-case letters, digits, "-", "_" or "."'),
-      method: z.enum(HTTP_METHODS, { message: `method must be one of ${HTTP_METHODS.join(', ')}` }).optional(),
-      path: z.string().max(2048, 'path must be at most 2048 characters').startsWith('/', 'path must start with "/"'),
-      headers: z
-        .record(z.string(), z.string())
-        .refine((headers) => Object.keys(headers).length <= 64, 'headers must have at most 64 entries')
-        .optional(),
-      body: z.string().max(65536, 'body must be at most 65536 characters').optional(),
-      weight: z
-        .number({ message: 'a request weight is a whole number' })
-        .int('a request weight is a whole number')
-        .min(0, 'a request weight must be greater than or equal to 0')
-        .max(1_000_000, 'a request weight must be less than or equal to 1000000'),
-    },
-    { error: unknownFieldMessage },
-  ),
+  z
+    .strictObject(
+      {
+        name: z
+          .string()
+          .max(32, 'a request name is at most 32 characters')
+          .regex(REQUEST_NAME_PATTERN, 'a request name is lower-case letters, digits, "-", "_" or "."'),
+        method: z.enum(HTTP_METHODS, { message: `method must be one of ${HTTP_METHODS.join(', ')}` }).optional(),
+        path: z
+          .string()
+          .max(2048, 'path must be at most 2048 characters')
+          .startsWith('/', 'path must start with "/"')
+          .optional(),
+        url: z
+          .string()
+          .max(2048, 'a request url must be at most 2048 characters')
+          .regex(URL_PATTERN, SPEC_MESSAGES.requestUrl)
+          .optional(),
+        headers: z
+          .record(z.string(), z.string())
+          .refine((headers) => Object.keys(headers).length <= 64, 'headers must have at most 64 entries')
+          .optional(),
+        body: z.string().max(65536, 'body must be at most 65536 characters').optional(),
+        weight: z
+          .number({ message: 'a request weight is a whole number' })
+          .int('a request weight is a whole number')
+          .min(0, 'a request weight must be greater than or equal to 0')
+          .max(1_000_000, 'a request weight must be less than or equal to 1000000'),
+      },
+      { error: unknownFieldMessage },
+    )
+    .superRefine((request, ctx) => {
+      if ((request.path === undefined) === (request.url === undefined)) {
+        ctx.addIssue({ code: 'custom', message: SPEC_MESSAGES.pathOrUrl });
+      }
+    }),
 );
 
 export const testSpecSchema = z.preprocess(
@@ -132,7 +159,7 @@ export const testSpecSchema = z.preprocess(
         url: z
           .string()
           .max(2048, 'url must be at most 2048 characters')
-          .regex(/^https?:\/\/[^/\s]+(\/\S*)?$/, 'url must be an absolute http:// or https:// URL')
+          .regex(URL_PATTERN, 'url must be an absolute http:// or https:// URL')
           .optional(),
         repeat: z.number().int('repeat must be an integer').min(1, 'repeat must be at least 1').optional(),
         duration: z
@@ -172,6 +199,11 @@ export const testSpecSchema = z.preprocess(
           .min(1, 'stages must have at least 1 item')
           .max(64, 'stages must have at most 64 items')
           .optional(),
+        model: z
+          .enum(LOAD_MODELS, {
+            message: 'test.model is open (stage targets are arrival rates) or closed (connections)',
+          })
+          .optional(),
         requests: z
           .array(mixRequestSchema)
           .min(1, 'requests must have at least 1 item')
@@ -192,6 +224,15 @@ export const testSpecSchema = z.preprocess(
         (test.duration !== undefined || test.repeat !== undefined || test.rate !== undefined)
       ) {
         ctx.addIssue({ code: 'custom', message: SPEC_MESSAGES.stagesExclusive });
+      }
+      if (test.model !== undefined && test.stages === undefined) {
+        ctx.addIssue({ code: 'custom', message: SPEC_MESSAGES.modelWithoutStages });
+      }
+      if (test.model === 'closed' && test.stages !== undefined) {
+        if (test.connections !== undefined) ctx.addIssue({ code: 'custom', message: SPEC_MESSAGES.closedConnections });
+        if (!test.stages.every((stage) => Number.isInteger(stage.target) && stage.target <= MAX_CLOSED_TARGET)) {
+          ctx.addIssue({ code: 'custom', path: ['stages'], message: SPEC_MESSAGES.closedTarget });
+        }
       }
       if (test.requests !== undefined) {
         if (!test.requests.some((request) => request.weight > 0)) {

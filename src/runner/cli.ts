@@ -40,6 +40,7 @@ interface RunnerFlags {
   expectStatus?: string[];
   pipelining?: number;
   stage: { durationMs: number; target: number }[];
+  model?: 'open' | 'closed';
   requestMix?: MixRequestOptions[];
   threads?: number;
   startAt?: number;
@@ -81,7 +82,7 @@ function durationFlag(text: string): number {
   throw new InvalidArgumentError('expected a duration such as 500ms, 30s or 1m30s.');
 }
 
-/** `--stage 30s:100`: ramp to 100 requests per second over 30 s. */
+/** `--stage 30s:100`: ramp to 100 over 30 s (requests per second, or connections with `--model closed`). */
 function collectStage(
   text: string,
   stages: { durationMs: number; target: number }[],
@@ -95,9 +96,7 @@ function collectStage(
     // reported below
   }
   if (colon < 0 || !(durationMs > 0) || text.slice(colon + 1).trim() === '' || !(target >= 0)) {
-    throw new InvalidArgumentError(
-      'expected <duration>:<requests per second>, e.g. 30s:100 (duration > 0, target >= 0).',
-    );
+    throw new InvalidArgumentError('expected <duration>:<target>, e.g. 30s:100 (duration > 0, target >= 0).');
   }
   return [...stages, { durationMs, target }];
 }
@@ -108,16 +107,16 @@ function requestMixFlag(text: string): MixRequestOptions[] {
   try {
     value = JSON.parse(text);
   } catch {
-    throw new InvalidArgumentError('expected a JSON array of {name, method?, path, headers?, body?, weight}.');
+    throw new InvalidArgumentError('expected a JSON array of {name, method?, path | url, headers?, body?, weight}.');
   }
   const isEntry = (entry: unknown): entry is MixRequestOptions =>
     typeof entry === 'object' &&
     entry !== null &&
     typeof (entry as MixRequestOptions).name === 'string' &&
-    typeof (entry as MixRequestOptions).path === 'string' &&
+    (typeof (entry as MixRequestOptions).path === 'string' || typeof (entry as MixRequestOptions).url === 'string') &&
     typeof (entry as MixRequestOptions).weight === 'number';
   if (!Array.isArray(value) || !value.every(isEntry)) {
-    throw new InvalidArgumentError('expected a JSON array of {name, method?, path, headers?, body?, weight}.');
+    throw new InvalidArgumentError('expected a JSON array of {name, method?, path | url, headers?, body?, weight}.');
   }
   return value;
 }
@@ -150,6 +149,7 @@ function optionsFromFlags(flags: RunnerFlags, io: RunnerIo): RunOptions {
     expectStatus: flags.expectStatus,
     pipelining: flags.pipelining,
     stages: flags.stage.length > 0 ? flags.stage : undefined,
+    model: flags.model,
     requestMix: flags.requestMix,
     threads: flags.threads,
     startAtMs: flags.startAt,
@@ -253,14 +253,20 @@ function defineRunnerCommand(program: Command): Command {
     .addOption(
       new Option(
         '--stage <duration:target>',
-        'open model with a ramping rate: ramp linearly (from 0) to <target> requests per second over <duration>; repeat for more stages',
+        'ramping stages: ramp linearly (from 0) to <target> over <duration>; repeat for more stages. <target>: requests per second (open model), or connections with --model closed',
       )
         .argParser(collectStage)
         .default([], 'none'),
     )
+    .addOption(
+      new Option(
+        '--model <model>',
+        'what --stage targets are: open (default) arrival rates, closed numbers of connections (only with --stage)',
+      ).choices(['open', 'closed']),
+    )
     .option(
       '--request-mix <json>',
-      'a weighted mix instead of one request: [{"name","method","path","headers","body","weight"}, ...]',
+      'a weighted mix instead of one request: [{"name","method","path" or "url","headers","body","weight"}, ...]',
       requestMixFlag,
     )
     .option(

@@ -23,14 +23,19 @@ export const DEFAULT_TERMINATION_MESSAGE_PATH = '/dev/termination-log';
 /** Kubernetes truncates termination messages beyond this many bytes. */
 export const TERMINATION_MESSAGE_LIMIT = 4096;
 
-/** One request of a mix (`spec.test.requests`): sent to the run's origin (scheme, host, port of `url`). */
+/**
+ * One request of a mix (`spec.test.requests`): sent to the run's origin (scheme, host, port of `url`) with its
+ * own `path`, or to its own absolute `url` (exactly one of the two).
+ */
 export interface MixRequestOptions {
   /** Unique within the mix; names the request's results and thresholds ("p99{name:checkout} < 300ms"). */
   name: string;
   /** Default GET. */
   method?: string;
-  /** Path and query, starting with "/". */
-  path: string;
+  /** Path and query, starting with "/", on the run's origin. */
+  path?: string;
+  /** An absolute http:// or https:// URL, instead of path. */
+  url?: string;
   /** Added to (and overriding) the run's headers. */
   headers?: Record<string, string>;
   body?: string;
@@ -63,6 +68,11 @@ export interface RunnerOptions {
    * second for this runner) over its duration. Excludes rate, requests and durationMs.
    */
   stages?: { durationMs: number; target: number }[];
+  /**
+   * What the stages' targets are: 'open' (default) arrival rates; 'closed' numbers of connections, ramped like
+   * k6's ramping-vus (a connection taken away finishes its request in flight first). Only with stages.
+   */
+  model?: 'open' | 'closed';
   /** Several requests picked by weight instead of the one request of url/method/headers/body. */
   requestMix?: MixRequestOptions[];
   /** Threads to send from; default the CPUs the runner may use (src/runner/cpus.ts), at most `connections`. */
@@ -248,6 +258,7 @@ export function runnerOptionsFromTest(test: TestSpec, namespace: string): Runner
     expectStatus: test.expectStatus,
     pipelining: test.pipelining,
     stages: test.stages?.map((stage) => ({ durationMs: parseDurationMs(stage.duration), target: stage.target })),
+    model: test.model,
     requestMix: test.requests,
   };
 }
@@ -274,6 +285,7 @@ export function runnerArgs(options: RunnerOptions, output: { summaryFile?: strin
   if (options.expectStatus !== undefined) args.push('--expect-status', options.expectStatus.join(','));
   if (options.pipelining !== undefined) args.push('--pipelining', String(options.pipelining));
   for (const stage of options.stages ?? []) args.push('--stage', `${stage.durationMs}ms:${stage.target}`);
+  if (options.model !== undefined) args.push('--model', options.model);
   if (options.requestMix !== undefined) args.push('--request-mix', JSON.stringify(options.requestMix));
   if (options.threads !== undefined) args.push('--threads', String(options.threads));
   if (options.startAtMs !== undefined) args.push('--start-at', String(options.startAtMs));

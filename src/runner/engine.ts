@@ -10,11 +10,12 @@ import { ClosedModel } from './closed-model.js';
 import { buildRequestBytes, requestTarget } from './http1/request.js';
 import { SocketConnection } from './http1/socket-connection.js';
 import { OpenModel } from './open-model.js';
+import { OriginPoolConnection } from './origin-pool.js';
 import type { RunPlan } from './plan.js';
 import { reportProgress } from './progress.js';
 import { Recorder } from './recorder.js';
 import { WeightedRoundRobin } from './request-mix.js';
-import { constantRate, rampingRate, splitEvenly, threadShare } from './schedule.js';
+import { connectionsAt, constantRate, rampingRate, splitEvenly, threadShare } from './schedule.js';
 
 /** Socket reads go into one scratch buffer per run, parsed before the next read. */
 const READ_BUFFER_BYTES = 64 * 1024;
@@ -49,39 +50,66 @@ function createModel(plan: RunPlan, recorder: Recorder, part: ThreadPart, connec
     );
   }
   const requests = plan.requests === undefined ? undefined : splitEvenly(plan.requests, part.index, part.count);
-  return new ClosedModel(recorder, plan.pipelining, requests, mix);
+  // Closed-model stages: this thread's share of the connections the ramp says, at every moment.
+  const stages = plan.stages;
+  const ramp =
+    stages === undefined
+      ? undefined
+      : { activeAt: (ms: number) => splitEvenly(connectionsAt(stages, ms), part.index, part.count) };
+  return new ClosedModel(recorder, plan.pipelining, requests, mix, ramp);
 }
 
-async function createConnections(plan: RunPlan, events: ConnectionEvents, count: number): Promise<Connection[]> {
-  const connections: Connection[] = [];
+type OpenConnection = (id: number, origin: number, events: ConnectionEvents) => Connection;
+
+/** How to open a connection to each origin of the plan's requests (one origin unless a mix names urls). */
+async function connectionMaker(plan: RunPlan, origins: readonly URL[]): Promise<OpenConnection> {
   if (plan.transport === 'socket') {
     const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
-    const target = {
-      host: plan.url.hostname.replace(/^\[(.*)\]$/, '$1'),
-      port: Number(plan.url.port || 80),
-      requests: plan.requestList.map((request) => buildRequestBytes(request)),
+    const requests = plan.requestList.map((request) => buildRequestBytes(request));
+    const targets = origins.map((origin) => ({
+      host: origin.hostname.replace(/^\[(.*)\]$/, '$1'),
+      port: Number(origin.port || 80),
+      requests,
       headRequests: plan.requestList.every((request) => request.method === 'HEAD'),
       capacity: plan.pipelining,
-    };
-    for (let id = 0; id < count; id++) {
-      connections.push(new SocketConnection(id, target, events, readBuffer));
-    }
-    return connections;
+    }));
+    return (id, origin, events) => new SocketConnection(id, targets[origin]!, events, readBuffer);
   }
   // Loaded only when used: undici adds a tenth of a second to the start-up of every runner.
   const { UndiciConnection } = await import('./undici-connection.js');
-  const target = {
-    origin: plan.url.origin,
-    requests: plan.requestList.map((request) => ({
-      path: requestTarget(request.url),
-      method: request.method,
-      headers: request.headers,
-      body: request.body,
-    })),
+  const requests = plan.requestList.map((request) => ({
+    path: requestTarget(request.url),
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+  }));
+  const targets = origins.map((origin) => ({
+    origin: origin.origin,
+    requests,
     capacity: plan.pipelining,
     insecure: plan.insecure,
-  };
-  for (let id = 0; id < count; id++) connections.push(new UndiciConnection(id, target, events));
+  }));
+  return (id, origin, events) => new UndiciConnection(id, targets[origin]!, events);
+}
+
+async function createConnections(plan: RunPlan, events: ConnectionEvents, count: number): Promise<Connection[]> {
+  // Connections are per origin: the run's, or those of a mix's own urls (see origin-pool.ts).
+  const originNames = [...new Set(plan.requestList.map((request) => request.url.origin))];
+  const origins = originNames.map((name) => new URL(name));
+  const open = await connectionMaker(plan, origins);
+  const connections: Connection[] = [];
+  if (origins.length === 1) {
+    for (let id = 0; id < count; id++) connections.push(open(id, 0, events));
+    return connections;
+  }
+  const originOf = plan.requestList.map((request) => originNames.indexOf(request.url.origin));
+  for (let id = 0; id < count; id++) {
+    connections.push(
+      new OriginPoolConnection(id, events, originOf, origins.length, (origin, poolEvents) =>
+        open(id, origin, poolEvents),
+      ),
+    );
+  }
   return connections;
 }
 

@@ -48,9 +48,12 @@ export interface RunPlan {
   method: string;
   headers: Record<string, string>;
   body?: string;
-  /** 'open' when a rate or stages are set. */
+  /** 'open' when a rate or stages are set (unless the stages are closed-model ones). */
   model: 'closed' | 'open';
-  /** Open model: arrival-rate stages (instead of rate and duration/requests). */
+  /**
+   * Stages (instead of rate and duration/requests): in the open model their targets are arrival rates, in the
+   * closed model numbers of connections (then `connections` is the largest target, the connections opened at most).
+   */
   stages?: Stage[];
   /**
    * What is sent: one request (url, method, headers, body, named "default") or the mix, picked by weight
@@ -119,17 +122,19 @@ function positiveNumber(name: string, value: number | undefined): number | undef
   return value;
 }
 
-function parseTargetUrl(text: string): URL {
+/** @param request the name of the mix's request whose url this is, for the message */
+function parseTargetUrl(text: string, request?: string): URL {
+  const what = request === undefined ? 'url' : `request "${request}": url`;
   let url: URL;
   try {
     url = new URL(text);
   } catch {
-    throw new UsageError(`url "${text}" is not an absolute URL`);
+    throw new UsageError(`${what} "${text}" is not an absolute URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new UsageError(`url must start with http:// or https://, not ${url.protocol}//`);
+    throw new UsageError(`${what} must start with http:// or https://, not ${url.protocol}//`);
   }
-  if (url.username !== '' || url.password !== '') throw new UsageError('url must not contain credentials');
+  if (url.username !== '' || url.password !== '') throw new UsageError(`${what} must not contain credentials`);
   return url;
 }
 
@@ -144,12 +149,20 @@ function checkHeaders(headers: Record<string, string>): Record<string, string> {
   return headers;
 }
 
-function planStages(stages: readonly Stage[] | undefined): Stage[] | undefined {
+/** The most connections a closed-model stage may ramp to (as --connections). */
+export const MAX_CONNECTIONS = 100_000;
+
+function planStages(stages: readonly Stage[] | undefined, closed: boolean): Stage[] | undefined {
   if (stages === undefined) return undefined;
   if (stages.length === 0) throw new UsageError('stages must have at least one stage');
   return stages.map((stage, index) => {
     if (!Number.isFinite(stage.durationMs) || stage.durationMs <= 0) {
       throw new UsageError(`stage ${index + 1}: duration must be greater than 0, not ${stage.durationMs} ms`);
+    }
+    if (closed && !(Number.isInteger(stage.target) && stage.target >= 0 && stage.target <= MAX_CONNECTIONS)) {
+      throw new UsageError(
+        `stage ${index + 1}: in the closed model a target is a whole number of connections from 0 to ${MAX_CONNECTIONS}, not ${stage.target}`,
+      );
     }
     if (!Number.isFinite(stage.target) || stage.target < 0) {
       throw new UsageError(`stage ${index + 1}: target must be 0 or more requests per second, not ${stage.target}`);
@@ -173,14 +186,21 @@ function planMix(mix: readonly MixRequestOptions[], url: URL, headers: Record<st
     if (!(HTTP_METHODS as readonly string[]).includes(method)) {
       throw new UsageError(`request "${request.name}": method must be one of ${HTTP_METHODS.join(', ')}`);
     }
-    if (!request.path.startsWith('/')) throw new UsageError(`request "${request.name}": path must start with "/"`);
+    if ((request.path === undefined) === (request.url === undefined)) {
+      throw new UsageError(`request "${request.name}": set exactly one of path and url`);
+    }
+    if (request.path !== undefined && !request.path.startsWith('/')) {
+      throw new UsageError(`request "${request.name}": path must start with "/"`);
+    }
+    const requestUrl =
+      request.url === undefined ? new URL(request.path!, url.origin) : parseTargetUrl(request.url, request.name);
     if (!Number.isFinite(request.weight) || request.weight < 0) {
       throw new UsageError(`request "${request.name}": weight must be 0 or more, not ${request.weight}`);
     }
     return {
       name: request.name,
       method,
-      url: new URL(request.path, url.origin),
+      url: requestUrl,
       headers: checkHeaders({ ...headers, ...request.headers }),
       body: request.body,
       weight: request.weight,
@@ -203,9 +223,19 @@ export function planRun(options: RunOptions): RunPlan {
   if (requests !== undefined && durationMs !== undefined)
     throw new UsageError('set at most one of requests and duration');
   const rate = positiveNumber('rate', options.rate);
-  const stages = planStages(options.stages);
+  if (options.model !== undefined && options.model !== 'open' && options.model !== 'closed') {
+    throw new UsageError(`model is open or closed, not "${String(options.model)}"`);
+  }
+  if (options.model !== undefined && options.stages === undefined) {
+    throw new UsageError('model says what stage targets mean: set it only with stages');
+  }
+  const closedStages = options.model === 'closed';
+  const stages = planStages(options.stages, closedStages);
   if (stages !== undefined && (rate !== undefined || requests !== undefined || durationMs !== undefined)) {
     throw new UsageError('stages set the rate and the length of the run: leave out rate, requests and duration');
+  }
+  if (closedStages && options.connections !== undefined) {
+    throw new UsageError('closed-model stages set the number of connections: leave out connections');
   }
   const headers = checkHeaders(options.headers ?? {});
   const requestList =
@@ -215,7 +245,8 @@ export function planRun(options: RunOptions): RunPlan {
   const someHead = requestList.some((request) => request.method === 'HEAD');
   const allHead = requestList.every((request) => request.method === 'HEAD');
   let transport = options.transport ?? 'auto';
-  if (transport === 'socket' && url.protocol === 'https:') {
+  const someHttps = requestList.some((request) => request.url.protocol === 'https:');
+  if (transport === 'socket' && someHttps) {
     throw new UsageError('the socket transport speaks plain http:// only; use undici for https://');
   }
   // The socket path frames responses as HEAD or not per connection: a mix of both goes through undici.
@@ -223,7 +254,9 @@ export function planRun(options: RunOptions): RunPlan {
     if (transport === 'socket') throw new UsageError('the socket transport cannot mix HEAD with other methods');
     transport = 'undici';
   }
-  const connections = positiveInteger('connections', options.connections, 100_000) ?? 1;
+  const connections = closedStages
+    ? Math.max(1, ...stages!.map((stage) => stage.target))
+    : (positiveInteger('connections', options.connections, MAX_CONNECTIONS) ?? 1);
   const threads = Math.min(positiveInteger('threads', options.threads, MAX_THREADS) ?? availableCpus(), connections);
   const expectStatus = options.expectStatus ?? DEFAULT_EXPECT_STATUS;
   const plan: RunPlan = {
@@ -231,7 +264,7 @@ export function planRun(options: RunOptions): RunPlan {
     method,
     headers,
     body: options.body,
-    model: rate === undefined && stages === undefined ? 'closed' : 'open',
+    model: closedStages || (rate === undefined && stages === undefined) ? 'closed' : 'open',
     stages,
     requestList,
     mixed: options.requestMix !== undefined,
@@ -241,12 +274,12 @@ export function planRun(options: RunOptions): RunPlan {
     timeoutMs: positiveNumber('timeout', options.timeoutMs) ?? DEFAULT_TIMEOUT_MS,
     accepted: acceptedStatusTable(expectStatus),
     expectStatus,
-    transport: transport === 'auto' ? (url.protocol === 'https:' ? 'undici' : 'socket') : transport,
+    transport: transport === 'auto' ? (someHttps ? 'undici' : 'socket') : transport,
     insecure: options.insecure ?? false,
   };
   positiveInteger('progress interval', options.progressIntervalMs);
   if (stages !== undefined) {
-    plan.scheduledRequests = rampingRate(stages).total;
+    if (!closedStages) plan.scheduledRequests = rampingRate(stages).total;
     plan.durationMs = stages.reduce((sum, stage) => sum + stage.durationMs, 0);
     return plan;
   }

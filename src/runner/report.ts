@@ -29,8 +29,10 @@ function bytes(count: number): string {
 function describeLoad(plan: RunPlan): string {
   const stages = plan.stages?.map((stage) => `${stage.durationMs / 1000} s→${stage.target}`).join(', ');
   const openModel = stages === undefined ? `open model at ${plan.rate} req/s` : `open model, stages ${stages} req/s`;
-  const parts = [plan.model === 'open' ? openModel : 'closed model'];
-  parts.push(`${plan.connections} connection${plan.connections === 1 ? '' : 's'}`);
+  const closedModel = stages === undefined ? 'closed model' : `closed model, stages ${stages} connections`;
+  const parts = [plan.model === 'open' ? openModel : closedModel];
+  const connections = `${plan.connections} connection${plan.connections === 1 ? '' : 's'}`;
+  parts.push(plan.model === 'closed' && stages !== undefined ? `at most ${connections}` : connections);
   if (plan.requests !== undefined) parts.push(`${plan.requests} requests`);
   if (plan.scheduledRequests !== undefined) parts.push(`${plan.scheduledRequests} requests scheduled`);
   if (plan.durationMs !== undefined) parts.push(`${plan.durationMs / 1000} s`);

@@ -104,3 +104,29 @@ export function threadShare(schedule: ArrivalSchedule, index: number, count: num
 export function splitEvenly(total: number, index: number, count: number): number {
   return Math.floor(total / count) + (index < total % count ? 1 : 0);
 }
+
+/**
+ * The stages' target at `ms` into them: linear from 0 through each stage's target (k6 ramps the same way); the
+ * last target after the end.
+ */
+export function targetAt(stages: readonly Stage[], ms: number): number {
+  let from = 0;
+  let startMs = 0;
+  for (const stage of stages) {
+    if (ms < startMs + stage.durationMs)
+      return from + ((stage.target - from) * Math.max(0, ms - startMs)) / stage.durationMs;
+    from = stage.target;
+    startMs += stage.durationMs;
+  }
+  return from;
+}
+
+/**
+ * Closed-model stages: connections open at `ms` into the stages, the ramp's value rounded down (connection k,
+ * counting from 1, is open while the ramp is at k or above, as with k6's ramping-vus). Thread t of n keeps the
+ * connections t, t + n, ... of them open: splitEvenly(connectionsAt(...), t, n), which add up to this.
+ */
+export function connectionsAt(stages: readonly Stage[], ms: number): number {
+  // The ramp's float value may land a hair under the whole number it stands for.
+  return Math.floor(targetAt(stages, ms) + 1e-9);
+}

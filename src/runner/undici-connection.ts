@@ -36,20 +36,24 @@ export class UndiciConnection implements Connection {
   /** Body bytes received (undici does not expose the size of response heads). */
   bytesRead = 0;
   private readonly requests = new Set<RequestInFlight>();
-  private readonly client: Client;
+  /** Made on the first send after construction or close(), so that a closed connection can be used again. */
+  private client: Client | null = null;
 
   constructor(
     readonly id: number,
     private readonly target: UndiciTarget,
     private readonly events: ConnectionEvents,
-  ) {
-    this.client = new Client(target.origin, {
-      pipelining: target.capacity,
+  ) {}
+
+  private openClient(): Client {
+    this.client = new Client(this.target.origin, {
+      pipelining: this.target.capacity,
       // The runner enforces its own per-request timeout (see expire()).
       headersTimeout: 0,
       bodyTimeout: 0,
-      connect: { rejectUnauthorized: !target.insecure },
+      connect: { rejectUnauthorized: !this.target.insecure },
     });
+    return this.client;
   }
 
   get inFlight(): number {
@@ -90,12 +94,14 @@ export class UndiciConnection implements Connection {
   close(): void {
     for (const request of this.requests) request.abort.abort();
     this.requests.clear();
-    this.client.destroy().catch(() => undefined);
+    this.client?.destroy().catch(() => undefined);
+    this.client = null;
   }
 
   private async exchange(request: RequestInFlight): Promise<number> {
     const { path, method, headers, body } = this.target.requests[request.request]!;
-    const response = await this.client.request({ path, method, headers, body, signal: request.abort.signal });
+    const client = this.client ?? this.openClient();
+    const response = await client.request({ path, method, headers, body, signal: request.abort.signal });
     for await (const chunk of response.body as AsyncIterable<Buffer>) this.bytesRead += chunk.length;
     return response.statusCode;
   }

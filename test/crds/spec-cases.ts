@@ -358,6 +358,89 @@ const RUNNER_V2_CASES: SpecCase[] = [
   ),
 ];
 
+const closedStages = (stages: Record<string, unknown>[], extra: Record<string, unknown> = {}) =>
+  withTest({ model: 'closed', stages, ...extra });
+
+/** Closed-model stages (test.model) and a mix entry's own url, issue 18. */
+const RUNNER_V2_CLOSED_AND_URL_CASES: SpecCase[] = [
+  valid(
+    'closed-model stages ramping connections up and down to 0',
+    closedStages([
+      { duration: '30s', target: 10 },
+      { duration: '1m', target: 10000 },
+      { duration: '10s', target: 0 },
+    ]),
+  ),
+  valid(
+    'stages with test.model open, as without it',
+    withTest({ model: 'open', stages: [{ duration: '5s', target: 2.5 }] }),
+  ),
+  valid(
+    'a mix with one request on its own url and one on the test target',
+    mix(home, { name: 'auth', method: 'POST', url: 'https://auth.example:8443/token?x=1', weight: 1 }),
+  ),
+  invalid(
+    'test.model closed without stages',
+    withTest({ model: 'closed', duration: '10s' }),
+    'test.model says what stage targets mean: set it only with test.stages',
+  ),
+  invalid('test.model open without stages', withTest({ model: 'open' }), 'set it only with test.stages'),
+  invalid(
+    'a test.model that is neither open nor closed',
+    withTest({ model: 'ramping', stages: [{ duration: '1s', target: 1 }] }),
+    'spec.test.model',
+  ),
+  invalid(
+    'closed-model stages with test.connections',
+    closedStages([{ duration: '10s', target: 5 }], { connections: 5 }),
+    'closed-model stages set the number of connections: leave out test.connections',
+  ),
+  invalid(
+    'a closed-model stage of 2.5 connections',
+    closedStages([{ duration: '10s', target: 2.5 }]),
+    'with test.model closed, a stage target is a whole number of connections from 0 to 10000',
+  ),
+  invalid(
+    'a closed-model stage of 10001 connections',
+    closedStages([{ duration: '10s', target: 10001 }]),
+    'a whole number of connections from 0 to 10000',
+  ),
+  invalid(
+    'a negative closed-model target',
+    closedStages([{ duration: '10s', target: -1 }]),
+    'spec.test.stages',
+    'greater than or equal to 0',
+  ),
+  invalid(
+    'a zero-duration closed-model stage',
+    closedStages([
+      { duration: '10s', target: 5 },
+      { duration: '0ms', target: 0 },
+    ]),
+    'a stage duration must be greater than 0',
+  ),
+  invalid(
+    'a mix request with both path and url',
+    mix({ ...home, url: 'http://other.example/' }),
+    'set exactly one of path and url on each of test.requests',
+  ),
+  invalid(
+    'a mix request with neither path nor url',
+    mix({ name: 'home', weight: 1 }),
+    'set exactly one of path and url on each of test.requests',
+  ),
+  invalid(
+    'a mix request url that is not http(s) (ftp://)',
+    mix({ name: 'files', url: 'ftp://files.example/a', weight: 1 }),
+    'a request url must be an absolute http:// or https:// URL',
+  ),
+  invalid(
+    'a mix request url that is relative',
+    mix({ name: 'rel', url: '/relative', weight: 1 }),
+    'a request url must be an absolute http:// or https:// URL',
+  ),
+];
+
 export const SPEC_CASES: SpecCase[] = [
   valid('the smallest spec: replicas and a Service', { replicas: 1, test: service }),
   valid('every test field set, at their limits', {
@@ -439,4 +522,5 @@ export const SPEC_CASES: SpecCase[] = [
   invalid('a misspelled spec field (spec.replica)', { replica: 1, test: service }, 'unknown field', 'replica'),
   ...RUNNER_CASES,
   ...RUNNER_V2_CASES,
+  ...RUNNER_V2_CLOSED_AND_URL_CASES,
 ];

@@ -75,8 +75,8 @@ describe('runner flags for stages, request mixes and threads', () => {
   });
 
   const refused: Array<[string, string[], RegExp]> = [
-    ['a stage of zero duration', ['--stage', '0s:10'], /expected <duration>:<requests per second>/],
-    ['a negative stage target', ['--stage', '10s:-1'], /expected <duration>:<requests per second>/],
+    ['a stage of zero duration', ['--stage', '0s:10'], /expected <duration>:<target>/],
+    ['a negative stage target', ['--stage', '10s:-1'], /expected <duration>:<target>/],
     ['stages with --rate', ['--stage', '1s:10', '--rate', '5'], /leave out rate, requests and duration/],
     ['stages with --duration', ['--stage', '1s:10', '--duration', '5s'], /leave out rate, requests and duration/],
     [
