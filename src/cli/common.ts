@@ -35,17 +35,31 @@ export class CliError extends Error {
 export const usageError = (message: string) => new CliError(message, EXIT.usage);
 export const unavailableError = (message: string) => new CliError(message, EXIT.unavailable);
 
-export interface TemporalFlags {
+/** --kubeconfig and --context, as kubectl takes them. */
+export interface KubeFlags {
+  kubeconfig?: string;
+  context?: string;
+}
+
+export interface TemporalFlags extends KubeFlags {
   temporalAddress?: string;
   temporalNamespace?: string;
   namespace?: string;
   verbose?: boolean;
 }
 
-/** -n, --temporal-address, --temporal-namespace, -v: the options of every command that talks to Temporal. */
+/**
+ * -n, --kubeconfig, --context, --temporal-address, --temporal-namespace, -v: the options of every command that
+ * talks to Kubernetes or Temporal.
+ */
 export function addCommonOptions(command: Command): Command {
   return command
-    .option('-n, --namespace <namespace>', 'Kubernetes namespace of the LoadTest (default: default)')
+    .option(
+      '-n, --namespace <namespace>',
+      "Kubernetes namespace of the LoadTest (default: the kubeconfig context's namespace, else default)",
+    )
+    .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, else ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context (default: the current context)')
     .addOption(
       new Option(
         '--temporal-address <host:port>',

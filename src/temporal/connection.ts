@@ -10,11 +10,13 @@ export interface TemporalTarget {
   address: string;
   /** Temporal namespace. */
   namespace: string;
+  /** How long connectClient tries before giving up, ms. Default the SDK's (10 s). */
+  connectTimeoutMs?: number;
 }
 
 /** A workflow client; close it with `client.connection.close()`. */
 export async function connectClient(target: TemporalTarget): Promise<Client> {
-  const connection = await Connection.connect({ address: target.address });
+  const connection = await Connection.connect({ address: target.address, connectTimeout: target.connectTimeoutMs });
   return new Client({ connection, namespace: target.namespace });
 }
 
