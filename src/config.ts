@@ -3,10 +3,16 @@
  * Every setting has a default that works against a local dev server and the test bed.
  */
 
+import type { TLSConfig } from '@temporalio/client';
+import { loadClientConfigProfile, toClientOptions } from '@temporalio/envconfig';
+
 export interface OperatorConfig {
-  /** Temporal frontend, host:port. Env TEMPORAL_ADDRESS; default `127.0.0.1:7233`. */
+  /**
+   * Temporal frontend, host:port. Env TEMPORAL_ADDRESS, else the address of the Temporal profile
+   * (TEMPORAL_PROFILE in TEMPORAL_CONFIG_FILE, see loadTemporalSettings below); default `127.0.0.1:7233`.
+   */
   temporalAddress: string;
-  /** Temporal namespace. Env TEMPORAL_NAMESPACE; default `default`. */
+  /** Temporal namespace. Env TEMPORAL_NAMESPACE, else the Temporal profile's; default `default`. */
   temporalNamespace: string;
   /** Task queue shared by the watcher (starts workflows) and the worker (runs them). Env TASK_QUEUE; default `loadtest-operator`. */
   taskQueue: string;
@@ -33,9 +39,11 @@ export const DEFAULT_RUNNER_IMAGE = 'loadtest-operator:dev';
 
 /** Reads the operator's settings from `env` (default: process.env); throws naming the variable that is wrong. */
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig {
+  // envconfig already lets TEMPORAL_ADDRESS and TEMPORAL_NAMESPACE override the profile.
+  const temporal = loadTemporalSettings(env);
   return {
-    temporalAddress: nonEmpty(env.TEMPORAL_ADDRESS) ?? '127.0.0.1:7233',
-    temporalNamespace: nonEmpty(env.TEMPORAL_NAMESPACE) ?? 'default',
+    temporalAddress: nonEmpty(temporal.address) ?? '127.0.0.1:7233',
+    temporalNamespace: nonEmpty(temporal.namespace) ?? 'default',
     taskQueue: nonEmpty(env.TASK_QUEUE) ?? DEFAULT_TASK_QUEUE,
     runnerImage: nonEmpty(env.RUNNER_IMAGE) ?? DEFAULT_RUNNER_IMAGE,
     kubeconfig: nonEmpty(env.KUBECONFIG),
@@ -62,4 +70,76 @@ function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number
   const value = Number(text);
   if (!Number.isInteger(value) || value < 0) throw new Error(`${name} must be a non-negative integer, got "${text}"`);
   return value;
+}
+
+/*
+ * Temporal settings. How to reach a secured Temporal server: TLS (server CA, server name), mTLS (client certificate and key), an API
+ * key and gRPC metadata, read by `@temporalio/envconfig` from the same variables and profile file as the
+ * `temporal` CLI and the other SDKs: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TEMPORAL_TLS,
+ * TEMPORAL_TLS_CLIENT_CERT_PATH / _DATA, TEMPORAL_TLS_CLIENT_KEY_PATH / _DATA, TEMPORAL_TLS_SERVER_CA_CERT_PATH /
+ * _DATA, TEMPORAL_TLS_SERVER_NAME, TEMPORAL_GRPC_META_*, and TEMPORAL_PROFILE in TEMPORAL_CONFIG_FILE (default
+ * ~/.config/temporalio/temporal.toml). Environment variables override the profile.
+ */
+/** What a connection needs besides the address: TLS, API key, gRPC metadata. Empty means plain gRPC. */
+export interface TemporalSecurity {
+  /** TLS settings, `true` for TLS with the system's CAs, false or undefined for none. */
+  tls?: TLSConfig | boolean;
+  apiKey?: string;
+  metadata?: Record<string, string>;
+}
+
+export interface TemporalSettings extends TemporalSecurity {
+  /** From the profile or TEMPORAL_ADDRESS; undefined when neither names one. */
+  address?: string;
+  namespace?: string;
+}
+
+/** Settings that cannot be used: an unreadable certificate, a profile that does not exist, a broken file. */
+export class TemporalSettingsError extends Error {
+  override name = 'TemporalSettingsError';
+}
+
+/** The Temporal settings `env` (default: process.env) and its profile file give; TemporalSettingsError if unusable. */
+export function loadTemporalSettings(env: NodeJS.ProcessEnv = process.env): TemporalSettings {
+  const vars = Object.fromEntries(
+    Object.entries(env).filter((entry): entry is [string, string] => entry[1] !== undefined && entry[1] !== ''),
+  );
+  let profile;
+  try {
+    profile = loadClientConfigProfile({ overrideEnvVars: vars });
+  } catch (error) {
+    throw new TemporalSettingsError(`Temporal settings: ${firstLine(error)}`);
+  }
+  const files = profile.tls;
+  if (files !== undefined && (files.clientCert === undefined) !== (files.clientKey === undefined)) {
+    throw new TemporalSettingsError(
+      'Temporal settings: a client certificate needs its key and a key its certificate ' +
+        '(TEMPORAL_TLS_CLIENT_CERT_PATH with TEMPORAL_TLS_CLIENT_KEY_PATH)',
+    );
+  }
+  let options;
+  try {
+    options = toClientOptions(profile);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const path = (error as NodeJS.ErrnoException).path;
+    throw new TemporalSettingsError(
+      path === undefined
+        ? `Temporal TLS settings: ${firstLine(error)}`
+        : `Temporal TLS settings: cannot read ${path} (${code === 'ENOENT' ? 'no such file' : (code ?? 'unreadable')})`,
+    );
+  }
+  const { address, apiKey, metadata, tls } = options.connectionOptions;
+  return {
+    address,
+    namespace: options.namespace,
+    tls: tls ?? undefined,
+    apiKey: typeof apiKey === 'string' ? apiKey : undefined,
+    // envconfig reads TEMPORAL_GRPC_META_* as strings.
+    metadata: metadata as Record<string, string> | undefined,
+  };
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0]!.trim();
 }

@@ -13,9 +13,15 @@ export const EXIT = {
   ok: 0,
   /** The load test failed, or a threshold was breached. */
   failed: 1,
-  /** Bad input: a missing or invalid file, a spec the CRD would reject, bad flags, an unknown LoadTest. */
+  /**
+   * Bad input: a missing or invalid file, a spec the CRD would reject, bad flags, an unknown LoadTest, a
+   * kubeconfig or --context that does not exist, Temporal TLS settings that cannot be used (a missing certificate).
+   */
   usage: 2,
-  /** Temporal or Kubernetes could not be reached or did not answer in time: nothing was judged. */
+  /**
+   * Temporal or Kubernetes could not be reached or did not answer in time, or refused the credentials (TLS
+   * handshake, API key): nothing was judged.
+   */
   unavailable: 3,
   /** Interrupted with Ctrl-C. */
   interrupted: 130,
@@ -83,7 +89,7 @@ export function action<A extends unknown[]>(run: (...args: A) => Promise<number>
     try {
       process.exitCode = await run(...args);
     } catch (error) {
-      process.exitCode = error instanceof CliError ? error.exitCode : EXIT.failed;
+      process.exitCode = error instanceof CliError ? error.exitCode : isBadSettings(error) ? EXIT.usage : EXIT.failed;
       process.stderr.write(`error: ${oneLine(error)}\n`);
       // With -v, bad input too: the stack shows where the problem was found.
       if (flags?.verbose === true && error instanceof Error && error.stack !== undefined) {
@@ -91,6 +97,11 @@ export function action<A extends unknown[]>(run: (...args: A) => Promise<number>
       }
     }
   };
+}
+
+/** Temporal settings that cannot be used (src/config.ts): checked by name to keep this module's imports light. */
+function isBadSettings(error: unknown): boolean {
+  return error instanceof Error && error.name === 'TemporalSettingsError';
 }
 
 export function oneLine(error: unknown): string {

@@ -10,6 +10,9 @@ Environment:
   KUBECONFIG          kubeconfig file (default: in-cluster service account, else ~/.kube/config)
   TEMPORAL_ADDRESS    Temporal frontend (default 127.0.0.1:7233)
   TEMPORAL_NAMESPACE  Temporal namespace (default "default")
+  TEMPORAL_API_KEY, TEMPORAL_TLS, TEMPORAL_TLS_CLIENT_CERT_PATH, TEMPORAL_TLS_CLIENT_KEY_PATH,
+  TEMPORAL_TLS_SERVER_CA_CERT_PATH, TEMPORAL_TLS_SERVER_NAME, TEMPORAL_PROFILE, TEMPORAL_CONFIG_FILE
+                      a secured Temporal server, as the temporal CLI reads them (@temporalio/envconfig)
   TASK_QUEUE          task queue (default "loadtest-operator")
   RUNNER_IMAGE        runner pod image (worker; default "loadtest-operator:dev")
   HEALTH_PORT         port of /healthz and /readyz (default 0: off)
