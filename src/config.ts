@@ -23,8 +23,15 @@ export interface OperatorConfig {
    * `~/.kube/config`.
    */
   kubeconfig?: string;
-  /** Port of the `/healthz` and `/readyz` endpoints; 0 turns them off. Env HEALTH_PORT; default 0. */
+  /** Port of the `/healthz`, `/readyz` and `/metrics` endpoints; 0 turns them off. Env HEALTH_PORT; default 0. */
   healthPort: number;
+  /**
+   * Port of the Temporal SDK's own Prometheus exporter (worker only: task slots, polls, schedule-to-start
+   * latency...); 0 turns it off. The SDK serves it itself, hence a second port. Env SDK_METRICS_PORT; default 0.
+   */
+  sdkMetricsPort: number;
+  /** pino level of every log line, the SDK's included. Env LOG_LEVEL; default `info`. */
+  logLevel: LogLevelName;
   /**
    * The one namespace whose LoadTests (watcher) and runner pods (worker) the operator handles, for an operator
    * granted a Role in that namespace only (config/namespaced). Env WATCH_NAMESPACE; default: every namespace.
@@ -48,9 +55,20 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     runnerImage: nonEmpty(env.RUNNER_IMAGE) ?? DEFAULT_RUNNER_IMAGE,
     kubeconfig: nonEmpty(env.KUBECONFIG),
     healthPort: integer(env, 'HEALTH_PORT', 0),
+    sdkMetricsPort: integer(env, 'SDK_METRICS_PORT', 0),
+    logLevel: logLevel(env),
     watchNamespace: namespaceName(env, 'WATCH_NAMESPACE'),
     resyncIntervalMs: integer(env, 'RESYNC_INTERVAL_MS', 300_000),
   };
+}
+
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevelName = (typeof LOG_LEVELS)[number];
+
+function logLevel(env: NodeJS.ProcessEnv): LogLevelName {
+  const text = nonEmpty(env.LOG_LEVEL)?.toLowerCase() ?? 'info';
+  if ((LOG_LEVELS as readonly string[]).includes(text)) return text as LogLevelName;
+  throw new Error(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')}, got "${env.LOG_LEVEL}"`);
 }
 
 function nonEmpty(value: string | undefined): string | undefined {
