@@ -29,7 +29,10 @@ export async function connectRuns(flags: TemporalFlags): Promise<LoadTestRuns> {
  */
 export async function connectEither(
   flags: TemporalFlags,
-): Promise<{ runs: LoadTestRuns; kubernetes?: undefined } | { runs?: undefined; kubernetes: LoadTestWriter }> {
+): Promise<
+  | { runs: LoadTestRuns; kubernetes?: undefined }
+  | { runs?: undefined; kubernetes: LoadTestWriter; temporalError: CliError }
+> {
   let temporalError: CliError;
   try {
     return { runs: await connectRuns(flags) };
@@ -40,10 +43,11 @@ export async function connectEither(
   try {
     const kubernetes = connectKubernetes(flags);
     if (flags.verbose === true) process.stderr.write(`${temporalError.message}; using the Kubernetes API only\n`);
-    return { kubernetes };
+    return { kubernetes, temporalError };
   } catch (error) {
     if (!(error instanceof CliError) || error.exitCode !== EXIT.unavailable) throw error;
-    throw unavailableError(`${temporalError.message}; and ${error.message.replace(/; use --local.*$/, '')}`);
+    const kubernetesError = error.message.replace(' to run in', '').replace(/; use --local.*$/, '');
+    throw unavailableError(`${temporalError.message}; and ${kubernetesError}`);
   }
 }
 

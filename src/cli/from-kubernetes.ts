@@ -113,6 +113,11 @@ export interface WatchOptions {
   pollIntervalMs?: number;
   /** One logfmt line per change of state, runners or message. */
   progress: NodeJS.WritableStream;
+  /**
+   * How long the operator may take to publish a `.status` for the awaited generation; then a CliError (exit 3)
+   * whose message ends with `why`. Default: no limit.
+   */
+  startTimeout?: { ms: number; why: string };
 }
 
 /** Follows `.status` until the run settles; returns the last object. Usage error when it does not exist. */
@@ -123,6 +128,7 @@ export async function watchKubernetes(
   options: WatchOptions,
 ): Promise<LoadTestObject> {
   let shown = '';
+  const deadline = options.startTimeout === undefined ? undefined : Date.now() + options.startTimeout.ms;
   for (;;) {
     options.signal.throwIfAborted();
     const object = await kubernetes.get(namespace, name);
@@ -140,6 +146,14 @@ export async function watchKubernetes(
       shown = line;
     }
     if (settledState(object, options.generation) !== undefined) return object;
+    const started = (object.status?.observedGeneration ?? 0) >= (options.generation ?? object.metadata.generation ?? 1);
+    if (!started && deadline !== undefined && Date.now() > deadline) {
+      throw new CliError(
+        `the operator did not pick up LoadTest ${namespace}/${name} within ${options.startTimeout!.ms / 1000}s` +
+          ` (no .status for its generation); ${options.startTimeout!.why}`,
+        EXIT.unavailable,
+      );
+    }
     await sleep(options.pollIntervalMs ?? 1000, options.signal);
   }
 }

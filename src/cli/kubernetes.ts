@@ -41,7 +41,7 @@ export function connectKubernetes(flags: KubeFlags = {}): LoadTestWriter {
     if (error instanceof KubeSelectionError && (flags.kubeconfig !== undefined || flags.context !== undefined)) {
       throw usageError(error.message);
     }
-    throw unavailableError(`no Kubernetes cluster (${describeApiError(error)}); use --local to run here`);
+    throw unavailableError(`no Kubernetes cluster to run in (${describeApiError(error)}); use --local to run here`);
   }
   const { loadTests } = createKubernetes(config);
   return {

@@ -58,6 +58,7 @@ export async function runInCluster(settings: ClusterRunSettings): Promise<number
         generation,
         signal: interrupt.signal,
         progress,
+        startTimeout: { ms: startTimeoutMs, why: `is it running? (from here: ${source.temporalError.message})` },
       });
       return reportKubernetesOutcome(settled, output);
     } catch (error) {
