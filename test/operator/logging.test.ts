@@ -7,6 +7,8 @@ import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Writable } from 'node:stream';
+import { createProcessLogger } from '../../src/operator/logging.js';
 
 const LOGGING = fileURLToPath(new URL('../../src/operator/logging.js', import.meta.url));
 
@@ -47,6 +49,31 @@ describe('operator logging', function () {
     const err = error?.err as { message?: string; stack?: string } | undefined;
     assert.equal(err?.message, 'boom');
     assert.match(err?.stack ?? '', /Error: boom\n\s+at /);
+  });
+
+  it('writes readable lines on a terminal, without colour under NO_COLOR, and JSON elsewhere', () => {
+    const capture = (isTTY: boolean, env: NodeJS.ProcessEnv) => {
+      let text = '';
+      const stream = Object.assign(
+        new Writable({
+          write(chunk: Buffer, _encoding, done) {
+            text += chunk.toString();
+            done();
+          },
+        }),
+        { isTTY },
+      );
+      createProcessLogger('watcher', 'info', stream, env).info({ loadTest: 'shop/x' }, 'signalled workflow');
+      return text;
+    };
+    const coloured = capture(true, {});
+    const plain = capture(true, { NO_COLOR: '1' });
+    const json = capture(false, {});
+
+    assert.match(plain, /INFO.*\(watcher\/\d+.*\): signalled workflow\n\s+loadTest: "shop\/x"/);
+    assert.ok(!plain.includes('\u001b['), JSON.stringify(plain));
+    assert.ok(coloured.includes('\u001b['), JSON.stringify(coloured));
+    assert.equal((JSON.parse(json) as { msg: string }).msg, 'signalled workflow');
   });
 
   it('keeps lines below LOG_LEVEL out', async () => {
