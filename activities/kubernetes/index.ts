@@ -249,8 +249,16 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
 
     async publishStatus({ loadTest, status }) {
       const current = await requireLoadTest(loadTest);
+      const replicas =
+        current.metadata.generation === status.generation
+          ? (current.spec as { replicas?: number } | undefined)?.replicas
+          : undefined;
       try {
-        await deps.loadTests.patchStatus(loadTest.namespace, loadTest.name, statusPatch(status, current.status));
+        await deps.loadTests.patchStatus(
+          loadTest.namespace,
+          loadTest.name,
+          statusPatch(status, current.status, replicas),
+        );
       } catch (error) {
         if (isNotFound(error)) await requireLoadTest(loadTest);
         throw error;

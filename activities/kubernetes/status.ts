@@ -41,11 +41,23 @@ export function formatLatency(ms: number): string {
 }
 
 /**
+ * "created/replicas" for the Runners printer column: a count stays readable at 1000 replicas where the
+ * names (`.status.children`) do not. Just the count when the spec's replicas are of another generation.
+ */
+export function runnersColumn(created: number, replicas: number | undefined): string {
+  return replicas === undefined ? String(created) : `${created}/${replicas}`;
+}
+
+/**
  * The merge patch for `.status`. Fields the report leaves out are removed (null), so a new generation's
  * pending status does not show the previous run's results. The condition keeps its lastTransitionTime
- * while its status stays the same.
+ * while its status stays the same. `replicas`: spec.replicas of the report's generation, when known.
  */
-export function statusPatch(report: StatusReport, current?: LoadTestObject['status']): LoadTestStatusPatch {
+export function statusPatch(
+  report: StatusReport,
+  current?: LoadTestObject['status'],
+  replicas?: number,
+): LoadTestStatusPatch {
   const previous = (current?.conditions as Condition[] | undefined)?.find((c) => c.type === SUCCEEDED_CONDITION);
   const status = CONDITION_STATUS[report.state];
   const condition: Condition = {
@@ -60,6 +72,7 @@ export function statusPatch(report: StatusReport, current?: LoadTestObject['stat
   return {
     state: report.state,
     children: report.children,
+    runners: runnersColumn(report.children.length, replicas),
     observedGeneration: report.generation,
     message: report.message,
     startTime: report.startTime ?? null,

@@ -13,9 +13,15 @@ export const EXIT = {
   ok: 0,
   /** The load test failed, or a threshold was breached. */
   failed: 1,
-  /** Bad input: a missing or invalid file, a spec the CRD would reject, bad flags, an unknown LoadTest. */
+  /**
+   * Bad input: a missing or invalid file, a spec the CRD would reject, bad flags, an unknown LoadTest, a
+   * kubeconfig or --context that does not exist, Temporal TLS settings that cannot be used (a missing certificate).
+   */
   usage: 2,
-  /** Temporal or Kubernetes could not be reached or did not answer in time: nothing was judged. */
+  /**
+   * Temporal or Kubernetes could not be reached or did not answer in time, or refused the credentials (TLS
+   * handshake, API key): nothing was judged.
+   */
   unavailable: 3,
   /** Interrupted with Ctrl-C. */
   interrupted: 130,
@@ -35,17 +41,31 @@ export class CliError extends Error {
 export const usageError = (message: string) => new CliError(message, EXIT.usage);
 export const unavailableError = (message: string) => new CliError(message, EXIT.unavailable);
 
-export interface TemporalFlags {
+/** --kubeconfig and --context, as kubectl takes them. */
+export interface KubeFlags {
+  kubeconfig?: string;
+  context?: string;
+}
+
+export interface TemporalFlags extends KubeFlags {
   temporalAddress?: string;
   temporalNamespace?: string;
   namespace?: string;
   verbose?: boolean;
 }
 
-/** -n, --temporal-address, --temporal-namespace, -v: the options of every command that talks to Temporal. */
+/**
+ * -n, --kubeconfig, --context, --temporal-address, --temporal-namespace, -v: the options of every command that
+ * talks to Kubernetes or Temporal.
+ */
 export function addCommonOptions(command: Command): Command {
   return command
-    .option('-n, --namespace <namespace>', 'Kubernetes namespace of the LoadTest (default: default)')
+    .option(
+      '-n, --namespace <namespace>',
+      "Kubernetes namespace of the LoadTest (default: the kubeconfig context's namespace, else default)",
+    )
+    .option('--kubeconfig <file>', 'kubeconfig file (default: KUBECONFIG, else ~/.kube/config)')
+    .option('--context <name>', 'kubeconfig context (default: the current context)')
     .addOption(
       new Option(
         '--temporal-address <host:port>',
@@ -69,7 +89,7 @@ export function action<A extends unknown[]>(run: (...args: A) => Promise<number>
     try {
       process.exitCode = await run(...args);
     } catch (error) {
-      process.exitCode = error instanceof CliError ? error.exitCode : EXIT.failed;
+      process.exitCode = error instanceof CliError ? error.exitCode : isBadSettings(error) ? EXIT.usage : EXIT.failed;
       process.stderr.write(`error: ${oneLine(error)}\n`);
       // With -v, bad input too: the stack shows where the problem was found.
       if (flags?.verbose === true && error instanceof Error && error.stack !== undefined) {
@@ -77,6 +97,11 @@ export function action<A extends unknown[]>(run: (...args: A) => Promise<number>
       }
     }
   };
+}
+
+/** Temporal settings that cannot be used (src/config.ts): checked by name to keep this module's imports light. */
+function isBadSettings(error: unknown): boolean {
+  return error instanceof Error && error.name === 'TemporalSettingsError';
 }
 
 export function oneLine(error: unknown): string {

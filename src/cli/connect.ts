@@ -2,17 +2,52 @@
 import { LoadTestRuns } from '../client/runs.js';
 import type { LoadTestRun } from '../client/run.js';
 import { parseLoadTestWorkflowId } from '../loadtest/workflow-id.js';
-import { oneLine, temporalTarget, unavailableError, usageError, type TemporalFlags } from './common.js';
+import { CliError, EXIT, oneLine, temporalTarget, unavailableError, usageError, type TemporalFlags } from './common.js';
+import { connectKubernetes, type LoadTestWriter } from './kubernetes.js';
+
+/**
+ * How long the CLI tries to reach Temporal before it says it cannot (or falls back to the Kubernetes API):
+ * shorter than the SDK's 10 s, since a kubectl user without a route to Temporal waits this long each time.
+ */
+export const TEMPORAL_CONNECT_TIMEOUT_MS = 4000;
 
 /** Connects to Temporal, or fails with one line naming the address and how to change it. */
 export async function connectRuns(flags: TemporalFlags): Promise<LoadTestRuns> {
   const target = temporalTarget(flags);
   try {
-    return await LoadTestRuns.connect(target);
+    return await LoadTestRuns.connect({ ...target, connectTimeoutMs: TEMPORAL_CONNECT_TIMEOUT_MS });
   } catch (error) {
     throw unavailableError(
       `cannot reach Temporal at ${target.address} (${oneLine(error)}); set TEMPORAL_ADDRESS or --temporal-address`,
     );
+  }
+}
+
+/**
+ * Temporal when it can be reached, else the Kubernetes API alone (the kubectl-plugin mode). Exit 3 only when
+ * neither can; a bad --kubeconfig or --context is bad input either way.
+ */
+export async function connectEither(
+  flags: TemporalFlags,
+): Promise<
+  | { runs: LoadTestRuns; kubernetes?: undefined }
+  | { runs?: undefined; kubernetes: LoadTestWriter; temporalError: CliError }
+> {
+  let temporalError: CliError;
+  try {
+    return { runs: await connectRuns(flags) };
+  } catch (error) {
+    if (!(error instanceof CliError) || error.exitCode !== EXIT.unavailable) throw error;
+    temporalError = error;
+  }
+  try {
+    const kubernetes = connectKubernetes(flags);
+    if (flags.verbose === true) process.stderr.write(`${temporalError.message}; using the Kubernetes API only\n`);
+    return { kubernetes, temporalError };
+  } catch (error) {
+    if (!(error instanceof CliError) || error.exitCode !== EXIT.unavailable) throw error;
+    const kubernetesError = error.message.replace(' to run in', '').replace(/; use --local.*$/, '');
+    throw unavailableError(`${temporalError.message}; and ${kubernetesError}`);
   }
 }
 

@@ -15,9 +15,17 @@ export interface LiveDisplay {
   finish(): void;
 }
 
-/** A live view on `stream`: redrawn in place when it is a terminal, plain lines otherwise. */
-export function liveDisplay(stream: NodeJS.WritableStream & { isTTY?: boolean }, ref: LoadTestRef): LiveDisplay {
-  return stream.isTTY === true ? new TerminalDisplay(stream, ref) : new PlainDisplay(stream, ref);
+/**
+ * A live view on `stream`: redrawn in place when it is a terminal that can move the cursor, plain lines
+ * otherwise (not a terminal, or TERM=dumb). Nothing here is coloured, so NO_COLOR holds as it is.
+ */
+export function liveDisplay(
+  stream: NodeJS.WritableStream & { isTTY?: boolean },
+  ref: LoadTestRef,
+  env: NodeJS.ProcessEnv = process.env,
+): LiveDisplay {
+  const redraw = stream.isTTY === true && env.TERM !== 'dumb';
+  return redraw ? new TerminalDisplay(stream, ref) : new PlainDisplay(stream, ref);
 }
 
 /** The numbers a live view shows. */
@@ -186,7 +194,7 @@ export function formatResults(results: LoadTestResults): string[] {
   return lines;
 }
 
-function formatThreshold(threshold: ThresholdResult): string {
+export function formatThreshold(threshold: ThresholdResult): string {
   return `${threshold.passed ? 'passed' : 'BREACHED'}  ${threshold.threshold} (actual ${threshold.actual})`;
 }
 

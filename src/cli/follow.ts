@@ -1,5 +1,6 @@
 /** Following a LoadTest until its run settles: shared by `run` and `watch`. */
 import { outcomeOf, type LoadTestOutcome, type LoadTestRun, type LoadTestSnapshot } from '../client/run.js';
+import type { LoadTestObject } from '../k8s/index.js';
 import { EXIT } from './common.js';
 import { formatOutcome, liveDisplay } from './display.js';
 
@@ -49,4 +50,21 @@ export function reportOutcome(
 
 export function exitCodeOf(outcome: LoadTestOutcome): number {
   return outcome.passed ? EXIT.ok : EXIT.failed;
+}
+
+/** Prints the outcome `.status` records for a settled LoadTest (plugin mode) and returns its exit code. */
+export function reportKubernetesOutcome(object: LoadTestObject, output: OutputFormat): number {
+  const status = object.status ?? {};
+  const thresholds = status.thresholds;
+  const outcome: LoadTestOutcome = {
+    ref: { namespace: object.metadata.namespace, name: object.metadata.name, uid: object.metadata.uid },
+    generation: status.observedGeneration ?? object.metadata.generation ?? 1,
+    state: status.state === 'finished' ? 'finished' : 'failed',
+    message: status.message ?? '',
+    results: status.results,
+    thresholds,
+    breached: (thresholds ?? []).filter((threshold) => !threshold.passed),
+    passed: status.state === 'finished' && (thresholds ?? []).every((threshold) => threshold.passed),
+  };
+  return reportOutcome(outcome, output, { source: 'kubernetes' });
 }

@@ -1,6 +1,7 @@
-/** The commands that drive and watch LoadTests: run, status, list, watch, cancel. */
+/** The commands that drive and watch LoadTests: run, status, list, watch, cancel; and shell completion. */
 import type { Command } from 'commander';
 import { registerCancelCommand } from './cancel.js';
+import { registerCompletionCommand } from './completion.js';
 import { registerListCommand } from './list.js';
 import { registerRunCommand } from './run.js';
 import { registerStatusCommand } from './status.js';
@@ -14,5 +15,6 @@ export function registerLoadTestCommands(program: Command): Command {
   registerListCommand(program);
   registerWatchCommand(program);
   registerCancelCommand(program);
+  registerCompletionCommand(program);
   return program;
 }

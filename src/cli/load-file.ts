@@ -22,10 +22,14 @@ export interface LoadTestManifest {
 const NAME_PATTERN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /**
- * Reads and validates the manifest in `file`. The namespace is the manifest's, else `namespace`; when both are
- * given they must agree (as with kubectl).
+ * Reads and validates the manifest in `file`. The namespace is the manifest's, else `namespace`, else
+ * `defaultNamespace` (the kubeconfig context's, in a cluster); when both are given they must agree (as with kubectl).
  */
-export async function readLoadTestFile(file: string, namespace?: string): Promise<LoadTestManifest> {
+export async function readLoadTestFile(
+  file: string,
+  namespace?: string,
+  defaultNamespace = 'default',
+): Promise<LoadTestManifest> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -34,11 +38,16 @@ export async function readLoadTestFile(file: string, namespace?: string): Promis
     const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'it is a directory' : (code ?? 'unreadable');
     throw usageError(`cannot read ${file}: ${why}`);
   }
-  return parseLoadTestManifest(text, file, namespace);
+  return parseLoadTestManifest(text, file, namespace, defaultNamespace);
 }
 
 /** Parses and validates a manifest's text; `source` names it in messages. */
-export function parseLoadTestManifest(text: string, source: string, namespace?: string): LoadTestManifest {
+export function parseLoadTestManifest(
+  text: string,
+  source: string,
+  namespace?: string,
+  defaultNamespace = 'default',
+): LoadTestManifest {
   const documents = parseAllDocuments(text);
   if (!Array.isArray(documents)) throw usageError(`${source}: expected a LoadTest manifest, found nothing`);
   for (const document of documents) {
@@ -61,10 +70,15 @@ export function parseLoadTestManifest(text: string, source: string, namespace?: 
         : `${source}: expected one ${LOADTEST_KIND}, found ${loadTests.length}; run them one at a time`,
     );
   }
-  return checkManifest(loadTests[0] as Record<string, unknown>, source, namespace);
+  return checkManifest(loadTests[0] as Record<string, unknown>, source, namespace, defaultNamespace);
 }
 
-function checkManifest(object: Record<string, unknown>, source: string, namespace?: string): LoadTestManifest {
+function checkManifest(
+  object: Record<string, unknown>,
+  source: string,
+  namespace: string | undefined,
+  defaultNamespace: string,
+): LoadTestManifest {
   if (object.apiVersion !== LOADTEST_API_VERSION) {
     throw usageError(`${source}: apiVersion must be ${LOADTEST_API_VERSION}, found ${String(object.apiVersion)}`);
   }
@@ -81,7 +95,7 @@ function checkManifest(object: Record<string, unknown>, source: string, namespac
   const { spec, problems } = validateLoadTestSpec(object.spec);
   if (spec === undefined) throw usageError(`${source}: invalid LoadTest "${name}": ${problems.join('; ')}`);
   const labels = isObject(metadata.labels) ? (metadata.labels as Record<string, string>) : undefined;
-  return { name, namespace: own ?? namespace ?? 'default', labels, spec, specAsWritten: object.spec };
+  return { name, namespace: own ?? namespace ?? defaultNamespace, labels, spec, specAsWritten: object.spec };
 }
 
 /**

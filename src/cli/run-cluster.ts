@@ -8,8 +8,9 @@ import { apiStatusCode, describeApiError } from '../k8s/index.js';
 import { parseDurationMs } from '../loadtest/duration.js';
 import type { LoadTestRun } from '../client/run.js';
 import { CliError, EXIT, interruptSignal, unavailableError, usageError, type TemporalFlags } from './common.js';
-import { connectRuns } from './connect.js';
-import { follow, reportOutcome, type OutputFormat } from './follow.js';
+import { connectEither } from './connect.js';
+import { follow, reportKubernetesOutcome, reportOutcome, type OutputFormat } from './follow.js';
+import { watchKubernetes } from './from-kubernetes.js';
 import { connectKubernetes } from './kubernetes.js';
 import type { LoadTestManifest } from './load-file.js';
 
@@ -26,7 +27,7 @@ export async function runInCluster(settings: ClusterRunSettings): Promise<number
   const { manifest, output } = settings;
   const say = (line: string) => (output === 'json' ? process.stderr : process.stdout).write(`${line}\n`);
   const startTimeoutMs = durationOption('--start-timeout', settings.startTimeout ?? '60s');
-  const kubernetes = connectKubernetes();
+  const kubernetes = connectKubernetes(settings);
   let object;
   try {
     object = await kubernetes.apply(manifest);
@@ -47,8 +48,32 @@ export async function runInCluster(settings: ClusterRunSettings): Promise<number
     return EXIT.ok;
   }
 
-  const runs = await connectRuns(settings);
+  const source = await connectEither(settings);
   const interrupt = interruptSignal();
+  if (source.kubernetes !== undefined) {
+    // Temporal unreachable from here (the operator may still reach it): follow `.status` instead.
+    try {
+      const progress = output === 'json' ? process.stderr : process.stdout;
+      const settled = await watchKubernetes(kubernetes, manifest.namespace, manifest.name, {
+        generation,
+        signal: interrupt.signal,
+        progress,
+        startTimeout: { ms: startTimeoutMs, why: `is it running? (from here: ${source.temporalError.message})` },
+      });
+      return reportKubernetesOutcome(settled, output);
+    } catch (error) {
+      if (interrupt.signal.aborted) {
+        say(
+          `Stopped following; the LoadTest keeps running. Follow it again: kubectl loadtest watch ${manifest.name} -n ${manifest.namespace}`,
+        );
+        return EXIT.interrupted;
+      }
+      throw error;
+    } finally {
+      interrupt.dispose();
+    }
+  }
+  const { runs } = source;
   try {
     const run = runs.get(ref, { generation });
     await awaitWorkflow(run, startTimeoutMs, interrupt.signal);

@@ -121,7 +121,7 @@ async function deleteRun(run: LoadTestRun, logger: Logger): Promise<void> {
       await run.deleted();
     });
   } catch (error) {
-    logger.warn({ error: String(error) }, 'could not delete the LoadTest workflow; stopping its runners directly');
+    logger.warn({ err: error }, 'could not delete the LoadTest workflow; stopping its runners directly');
   }
 }
 

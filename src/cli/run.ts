@@ -38,7 +38,9 @@ export function registerRunCommand(program: Command): Command {
   return addCommonOptions(command).action(
     action(async (file: string, flags: RunFlags) => {
       const { readLoadTestFile, withTarget } = await import('./load-file.js');
-      const manifest = await readLoadTestFile(file, flags.namespace);
+      let defaultNamespace = 'default';
+      if (flags.local !== true) defaultNamespace = (await import('./kubernetes.js')).resolveNamespace(flags);
+      const manifest = await readLoadTestFile(file, flags.namespace, defaultNamespace);
       if (flags.local === true) {
         const local = withTarget(manifest, file, flags.target);
         const { runLocally } = await import('./run-local.js');

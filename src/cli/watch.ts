@@ -9,10 +9,12 @@ interface WatchFlags extends TemporalFlags {
 
 const DESCRIPTION = [
   'Show live progress of a LoadTest (state, elapsed time, requests, requests/s, p99) until its current run ends, ' +
-    'then its results. On a terminal the view is redrawn in place; otherwise every update is one plain ' +
-    'key=value line.',
+    'then its results. On a terminal the view is redrawn in place; otherwise (or with TERM=dumb) every update is ' +
+    "one plain key=value line. When Temporal cannot be reached, the LoadTest's .status in Kubernetes is followed " +
+    'instead (state and runners, results at the end).',
   `Exit codes: ${EXIT.ok} finished; ${EXIT.failed} failed or a threshold breached; ${EXIT.usage} no such ` +
-    `LoadTest or bad flags; ${EXIT.unavailable} Temporal unavailable; ${EXIT.interrupted} interrupted.`,
+    `LoadTest or bad flags; ${EXIT.unavailable} neither Temporal nor Kubernetes reachable; ${EXIT.interrupted} ` +
+    'interrupted.',
 ].join('\n\n');
 
 export function registerWatchCommand(program: Command): Command {
@@ -24,20 +26,35 @@ export function registerWatchCommand(program: Command): Command {
     .addOption(new Option('-o, --output <format>', 'final report format').choices(['text', 'json']).default('text'));
   return addCommonOptions(command).action(
     action(async (name: string, flags: WatchFlags) => {
-      const { connectRuns, locate } = await import('./connect.js');
-      const { follow, reportOutcome } = await import('./follow.js');
-      const runs = await connectRuns(flags);
+      const { connectEither, locate } = await import('./connect.js');
+      const { resolveNamespace } = await import('./kubernetes.js');
+      const { follow, reportOutcome, reportKubernetesOutcome } = await import('./follow.js');
+      const { watchKubernetes } = await import('./from-kubernetes.js');
+      const namespace = resolveNamespace(flags);
+      const source = await connectEither(flags);
       const interrupt = interruptSignal();
       try {
-        const run = await locate(runs, name, flags.namespace ?? 'default');
-        const outcome = await follow(run, { output: flags.output, signal: interrupt.signal });
-        return reportOutcome(outcome, flags.output, { workflowId: run.workflowId });
+        if (source.kubernetes !== undefined) {
+          const progress = flags.output === 'json' ? process.stderr : process.stdout;
+          const object = await watchKubernetes(source.kubernetes, namespace, name, {
+            signal: interrupt.signal,
+            progress,
+          });
+          return reportKubernetesOutcome(object, flags.output);
+        }
+        const { runs } = source;
+        try {
+          const run = await locate(runs, name, namespace);
+          const outcome = await follow(run, { output: flags.output, signal: interrupt.signal });
+          return reportOutcome(outcome, flags.output, { workflowId: run.workflowId });
+        } finally {
+          await runs.close();
+        }
       } catch (error) {
         if (interrupt.signal.aborted) return EXIT.interrupted;
         throw error;
       } finally {
         interrupt.dispose();
-        await runs.close();
       }
     }),
   );

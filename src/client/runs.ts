@@ -86,6 +86,7 @@ export class LoadTestRuns {
     const client = await connectClient({
       address: target.address ?? config.temporalAddress,
       namespace: target.namespace ?? config.temporalNamespace,
+      connectTimeoutMs: target.connectTimeoutMs,
     });
     const runs = new LoadTestRuns(client, options);
     runs.ownsConnection = true;

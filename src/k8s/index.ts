@@ -10,7 +10,7 @@ import { KubernetesPods, type PodClient } from './pods.js';
 import { KubernetesServices, type ServiceClient } from './services.js';
 import { RUNNER_SELECTOR } from './labels.js';
 
-export { loadKubeConfig } from './config.js';
+export { loadKubeConfig, selectKubeConfig, KubeSelectionError, type KubeSelection } from './config.js';
 export * from './errors.js';
 export * from './labels.js';
 export type { EventClient, LoadTestClient, LoadTestObject, PodClient, ServiceClient };

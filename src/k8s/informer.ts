@@ -30,6 +30,8 @@ export interface InformerOptions {
   maxBackoffMs?: number;
   /** Told about every error and when the next attempt comes; default: ignore. */
   onError?: (error: unknown, retryInMs: number) => void;
+  /** Called each time a watch request ends and another starts: `ended` by the server or a due re-list, `error`. */
+  onWatchRestart?: (reason: 'ended' | 'error') => void;
 }
 
 type ObjectHandler<T> = (object: T) => void;
@@ -50,7 +52,8 @@ const SHORT_WATCH_MS = 1000;
 
 export class ResilientInformer<T extends KubernetesObject> {
   private readonly watch: Watch;
-  private readonly options: Required<Omit<InformerOptions, 'onError'>> & Pick<InformerOptions, 'onError'>;
+  private readonly options: Required<Omit<InformerOptions, 'onError' | 'onWatchRestart'>> &
+    Pick<InformerOptions, 'onError' | 'onWatchRestart'>;
   private readonly handlers: Handlers<T> = { add: [], update: [], delete: [], synced: [] };
   private cache = new Map<string, T>();
   private resourceVersion = '';
@@ -74,6 +77,7 @@ export class ResilientInformer<T extends KubernetesObject> {
       initialBackoffMs: options.initialBackoffMs ?? 1000,
       maxBackoffMs: options.maxBackoffMs ?? 30_000,
       onError: options.onError,
+      onWatchRestart: options.onWatchRestart,
     };
   }
 
@@ -134,6 +138,7 @@ export class ResilientInformer<T extends KubernetesObject> {
         const started = Date.now();
         const events = await this.watchOnce();
         if (this.stopped) break;
+        this.options.onWatchRestart?.('ended');
         if (events === 0 && Date.now() - started < SHORT_WATCH_MS) {
           // The server closed the watch at once. Its reason (often an ERROR 410 event) can be lost when the body
           // ends before its last line is read, so start over from a fresh list, slowing down if it repeats.
@@ -148,6 +153,7 @@ export class ResilientInformer<T extends KubernetesObject> {
         backoff = this.options.initialBackoffMs;
       } catch (error) {
         if (this.stopped) break;
+        this.options.onWatchRestart?.('error');
         this.resourceVersion = '';
         // 410 Gone: our resourceVersion is too old; routine, re-list at once (but not in a tight loop).
         if (isGone(error) && ++shortWatches <= 2) continue;

@@ -461,6 +461,8 @@ export interface ThresholdResult {
 export interface LoadTestStatus {
   state?: LoadTestState;
   children?: string[];
+  /** Runners created / replicas of the current run, e.g. "5/5": the printer column that stays readable. */
+  runners?: string;
   observedGeneration?: number;
   startTime?: string;
   completionTime?: string;

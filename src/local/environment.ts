@@ -61,7 +61,9 @@ export async function startLocalEnvironment(options: LocalEnvironmentOptions = {
       logDir: workDir,
     });
     cleanups.push(() => temporal.stop());
-    const target = { address: temporal.address, namespace: temporal.namespace };
+    // An embedded dev server speaks plain gRPC, whatever TLS settings the environment has for another server.
+    const security = options.temporalAddress === undefined ? {} : undefined;
+    const target = { address: temporal.address, namespace: temporal.namespace, security };
     const connection = await connectWorker(target);
     cleanups.push(() => connection.close());
     const runners = new LocalRunners({

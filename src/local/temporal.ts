@@ -1,9 +1,10 @@
 /**
  * The Temporal server local mode talks to: the one TEMPORAL_ADDRESS names, else an embedded dev server (the
- * same `temporal server start-dev` the test bed runs) that lives as long as this process.
+ * same `temporal server start-dev` the test bed runs, from the `temporal` on PATH when there is one) that lives
+ * as long as this process.
  */
 import { join } from 'node:path';
-import { startDevServer } from '../temporal/dev-server.js';
+import { findTemporalOnPath, startDevServer } from '../temporal/dev-server.js';
 
 export interface LocalTemporal {
   address: string;
@@ -26,6 +27,8 @@ export interface LocalTemporalOptions {
   ui?: boolean;
   /** Where the embedded server's log goes. */
   logDir: string;
+  /** `temporal` executable of the embedded server; default the one on PATH, else the cached install. */
+  binary?: string;
 }
 
 /** Connects to the given server, or starts an embedded one that is stopped by stop() or when this process exits. */
@@ -41,6 +44,8 @@ export async function localTemporal(options: LocalTemporalOptions): Promise<Loca
     };
   }
   const server = await startDevServer({
+    // A `temporal` CLI the user already has; else the pinned one, installed into the cache on first use.
+    binary: options.binary ?? findTemporalOnPath(),
     namespace,
     uiPort: options.ui === false ? false : undefined,
     logFile: join(options.logDir, 'temporal-dev-server.log'),

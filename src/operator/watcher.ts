@@ -52,6 +52,15 @@ export interface WatcherOptions {
   timing?: RunTiming;
   /** Attempts per call to Temporal before leaving it to the next list. Default 4 (1 s, 2 s, 4 s apart). */
   attempts?: number;
+  /** Counts reconciles and signals (src/operator/metrics.ts); default none. */
+  metrics?: WatcherMetrics;
+}
+
+/** What the watcher counts. */
+export interface WatcherMetrics {
+  reconciled(result: 'signalled' | 'unchanged' | 'deleted' | 'error'): void;
+  signalled(signal: 'update' | 'delete'): void;
+  relisted(resource: 'loadtests'): void;
 }
 
 /**
@@ -77,12 +86,14 @@ export class LoadTestWatcher {
 
   start(): void {
     const { source } = this.options;
-    const onChange = (object: LoadTestObject) => this.enqueue(object.metadata.uid, () => this.reconcile(object));
+    const onChange = (object: LoadTestObject) =>
+      this.enqueue(object.metadata.uid, () => this.reconcile(object), 'reconcile');
     this.unsubscribe.push(
       source.on('add', onChange),
       source.on('update', onChange),
       source.on('delete', (object) => this.enqueue(object.metadata.uid, () => this.signalDelete(refOf(object)))),
       source.on('synced', (objects) => {
+        this.options.metrics?.relisted('loadtests');
         for (const object of objects) onChange(object);
         void this.reconcileOrphans(objects).then(() => {
           this.syncedOnce = true;
@@ -102,8 +113,15 @@ export class LoadTestWatcher {
 
   /** Brings one LoadTest's workflow up to date with the object. */
   async reconcile(object: LoadTestObject): Promise<void> {
-    if (isBeingDeleted(object)) return this.signalDelete(refOf(object));
-    if (!needsSignal(object)) return;
+    if (isBeingDeleted(object)) {
+      await this.signalDelete(refOf(object));
+      this.options.metrics?.reconciled('deleted');
+      return;
+    }
+    if (!needsSignal(object)) {
+      this.options.metrics?.reconciled('unchanged');
+      return;
+    }
     const loadTest = refOf(object);
     const desired = desiredRunOf(object);
     const input: LoadTestWorkflowInput = { loadTest, desired, timing: this.options.timing };
@@ -112,12 +130,15 @@ export class LoadTestWatcher {
       signal: updateSignal,
       signalArgs: [desired],
     });
+    this.options.metrics?.signalled('update');
+    this.options.metrics?.reconciled('signalled');
     this.options.log.info({ loadTest, generation: desired.generation }, 'signalled workflow with generation');
   }
 
   async signalDelete(loadTest: LoadTestRef): Promise<void> {
     try {
       await this.options.client.workflow.getHandle(loadTestWorkflowId(loadTest)).signal(deleteSignal);
+      this.options.metrics?.signalled('delete');
       this.options.log.info({ loadTest }, 'signalled workflow: LoadTest deleted');
     } catch (error) {
       if (!(error instanceof WorkflowNotFoundError)) throw error;
@@ -145,29 +166,30 @@ export class LoadTestWatcher {
         });
       }
     } catch (error) {
-      this.options.log.warn({ error: String(error) }, 'could not list LoadTest workflows; retrying at the next list');
+      this.options.log.warn({ err: error }, 'could not list LoadTest workflows; retrying at the next list');
     }
   }
 
   /** Runs `work` after earlier work for the same LoadTest, retrying with backoff; logs what still fails. */
-  private enqueue(key: string, work: () => Promise<void>): void {
+  private enqueue(key: string, work: () => Promise<void>, what?: 'reconcile'): void {
     if (this.stopping) return;
     const previous = this.inFlight.get(key) ?? Promise.resolve();
-    const next = previous.then(() => this.withRetries(work));
+    const next = previous.then(() => this.withRetries(work, what));
     this.inFlight.set(key, next);
     void next.finally(() => {
       if (this.inFlight.get(key) === next) this.inFlight.delete(key);
     });
   }
 
-  private async withRetries(work: () => Promise<void>): Promise<void> {
+  private async withRetries(work: () => Promise<void>, what?: 'reconcile'): Promise<void> {
     const attempts = this.options.attempts ?? 4;
     for (let attempt = 1; ; attempt++) {
       try {
         return await work();
       } catch (error) {
+        if (what === 'reconcile') this.options.metrics?.reconciled('error');
         if (attempt >= attempts || this.stopping) {
-          this.options.log.error({ error: String(error) }, 'giving up until the next list');
+          this.options.log.error({ err: error }, 'giving up until the next list');
           return;
         }
         await new Promise((resolve) => setTimeout(resolve, 1000 * 2 ** (attempt - 1)));

@@ -11,20 +11,36 @@ import { createKubernetes, loadKubeConfig, runnerPodInformer } from '../k8s/inde
 import { connectWorker } from '../temporal/connection.js';
 import { workflowCodeOptions } from '../temporal/workflow-bundle.js';
 import { startHealthServer } from './health.js';
+import { installTemporalRuntime } from './logging.js';
+import {
+  countActivityErrors,
+  createOperatorMetrics,
+  runnerStartSeconds,
+  type OperatorMetrics,
+  type StartedPod,
+} from './metrics.js';
 
 export async function runWorker(config: OperatorConfig, log: Logger): Promise<void> {
+  installTemporalRuntime(log, config.logLevel, config.sdkMetricsPort);
+  const metrics = createOperatorMetrics('worker');
   const kube = createKubernetes(loadKubeConfig(config.kubeconfig));
   const runnerPods = runnerPodInformer(
     kube,
-    { onError: (error, retryInMs) => log.warn({ error: String(error), retryInMs }, 'runner pod watch failed') },
+    {
+      onError: (error, retryInMs) => log.warn({ err: error, retryInMs }, 'runner pod watch failed'),
+      onWatchRestart: (reason) => metrics.watchRestarted('pods', reason),
+    },
     config.watchNamespace,
   );
+  observeRunnerStarts(runnerPods, metrics);
+  runnerPods.on('synced', () => metrics.relisted('pods'));
   runnerPods.start();
   const connection = await connectWorker({ address: config.temporalAddress, namespace: config.temporalNamespace });
   let worker: Worker | undefined;
   const health = await startHealthServer(
     config.healthPort,
     () => runnerPods.hasSynced && worker?.getState() === 'RUNNING',
+    metrics.scrape,
   );
   try {
     worker = await Worker.create({
@@ -34,6 +50,7 @@ export async function runWorker(config: OperatorConfig, log: Logger): Promise<vo
       ...workflowCodeOptions(),
       activities: createKubernetesActivities({ ...kube, runnerPods, runnerImage: config.runnerImage }),
       shutdownGraceTime: '10s',
+      interceptors: { activity: [countActivityErrors(metrics)] },
     });
     log.info(
       { taskQueue: config.taskQueue, temporal: config.temporalAddress, namespace: config.watchNamespace ?? '*' },
@@ -46,4 +63,27 @@ export async function runWorker(config: OperatorConfig, log: Logger): Promise<vo
     await runnerPods.stop();
     await connection.close();
   }
+}
+
+/** Observes each runner pod's start latency once, when the pod informer first sees its container running. */
+function observeRunnerStarts(
+  pods: {
+    on(
+      event: 'add' | 'update' | 'delete',
+      handler: (pod: StartedPod & { metadata?: { uid?: string } }) => void,
+    ): () => void;
+  },
+  metrics: OperatorMetrics,
+): void {
+  const seen = new Set<string>();
+  const observe = (pod: StartedPod & { metadata?: { uid?: string } }) => {
+    const uid = pod.metadata?.uid;
+    const seconds = runnerStartSeconds(pod);
+    if (uid === undefined || seconds === undefined || seen.has(uid)) return;
+    seen.add(uid);
+    metrics.runnerStarted(seconds);
+  };
+  pods.on('add', observe);
+  pods.on('update', observe);
+  pods.on('delete', (pod) => seen.delete(pod.metadata?.uid ?? ''));
 }

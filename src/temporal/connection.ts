@@ -1,24 +1,44 @@
 /**
  * The one place that opens connections to Temporal: a client connection for the watcher and the CLI, a
- * native connection for workers. Everything else receives a Client or NativeConnection from here.
+ * native connection for workers. Everything else receives a Client or NativeConnection from here. TLS, mTLS and
+ * API keys come from the environment and profile file through @temporalio/envconfig (src/config.ts).
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
+import { loadTemporalSettings, type TemporalSecurity } from '../config.js';
+
+export { loadTemporalSettings, TemporalSettingsError, type TemporalSecurity } from '../config.js';
 
 export interface TemporalTarget {
   /** host:port of the frontend. */
   address: string;
   /** Temporal namespace. */
   namespace: string;
+  /** How long connectClient tries before giving up, ms. Default the SDK's (10 s). */
+  connectTimeoutMs?: number;
+  /**
+   * TLS, API key and metadata. Default: what the environment and profile file say (loadTemporalSettings);
+   * `{}` for plain gRPC, e.g. an embedded dev server.
+   */
+  security?: TemporalSecurity;
+}
+
+function securityOf(target: TemporalTarget): TemporalSecurity {
+  const { tls, apiKey, metadata } = target.security ?? loadTemporalSettings();
+  return { tls, apiKey, metadata };
 }
 
 /** A workflow client; close it with `client.connection.close()`. */
 export async function connectClient(target: TemporalTarget): Promise<Client> {
-  const connection = await Connection.connect({ address: target.address });
+  const connection = await Connection.connect({
+    address: target.address,
+    connectTimeout: target.connectTimeoutMs,
+    ...securityOf(target),
+  });
   return new Client({ connection, namespace: target.namespace });
 }
 
 /** A connection for `Worker.create`; close it after the worker has shut down. */
 export function connectWorker(target: TemporalTarget): Promise<NativeConnection> {
-  return NativeConnection.connect({ address: target.address });
+  return NativeConnection.connect({ address: target.address, ...securityOf(target) });
 }

@@ -5,10 +5,10 @@
  * the clone, keyed by version, because Temporal's own test helpers download from the internet.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
-import { createWriteStream, existsSync } from 'node:fs';
-import { mkdir, open, rm, writeFile } from 'node:fs/promises';
+import { accessSync, constants, createWriteStream, existsSync } from 'node:fs';
+import { mkdir, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { delimiter, join } from 'node:path';
 import { promisify } from 'node:util';
 import { SEARCH_ATTRIBUTE_DEFINITIONS } from '../loadtest/search-attributes.js';
 import { freePort, waitFor } from '../util/process.js';
@@ -49,7 +49,11 @@ export async function ensureTemporalCli(log: (line: string) => void = () => {}):
   }
 }
 
-async function acquireLock(path: string): Promise<{ release: () => Promise<void> }> {
+/** How long an empty lock file (its owner between creating it and writing its pid) counts as held. */
+const EMPTY_LOCK_GRACE_MS = 10_000;
+
+/** An exclusive lock file holding our pid; waits (up to 300 s) while a live process holds it. */
+export async function acquireLock(path: string): Promise<{ release: () => Promise<void> }> {
   for (let attempt = 0; ; attempt++) {
     try {
       const handle = await open(path, 'wx');
@@ -58,9 +62,54 @@ async function acquireLock(path: string): Promise<{ release: () => Promise<void>
       return { release: () => rm(path, { force: true }) };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST' || attempt > 600) throw error;
+      // A lock left by a process that was interrupted (Ctrl-C, kill) would otherwise hold everyone off for
+      // the whole 300 s and then fail: take it over when its owner is gone.
+      if (await isStaleLock(path)) {
+        await rm(path, { force: true });
+        continue;
+      }
       await new Promise((resolve) => setTimeout(resolve, 500));
     }
   }
+}
+
+/** True when the lock's owner (the pid in it) no longer runs, or it stayed empty past the grace time. */
+export async function isStaleLock(path: string): Promise<boolean> {
+  let text: string;
+  try {
+    text = (await readFile(path, 'utf8')).trim();
+  } catch {
+    return false; // released meanwhile: the next attempt takes it
+  }
+  const pid = Number(text);
+  if (text === '' || !Number.isInteger(pid) || pid <= 0) {
+    const age = await stat(path).then(
+      (info) => Date.now() - info.mtimeMs,
+      () => 0,
+    );
+    return age > EMPTY_LOCK_GRACE_MS;
+  }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+/** The `temporal` executable on PATH (or `path`), if any: local mode uses it instead of installing one. */
+export function findTemporalOnPath(path = process.env.PATH ?? ''): string | undefined {
+  for (const dir of path.split(delimiter)) {
+    if (dir === '') continue;
+    const candidate = join(dir, 'temporal');
+    try {
+      accessSync(candidate, constants.X_OK);
+      return candidate;
+    } catch {
+      // not here
+    }
+  }
+  return undefined;
 }
 
 export interface DevServerOptions {
@@ -76,6 +125,8 @@ export interface DevServerOptions {
   logFile: string;
   /** How long to wait for the server to answer, ms. Default 60 000. */
   startTimeoutMs?: number;
+  /** The `temporal` executable to run; default the one ensureTemporalCli installs. */
+  binary?: string;
 }
 
 export interface DevServer {
@@ -88,7 +139,7 @@ export interface DevServer {
 
 /** Starts `temporal server start-dev` on 127.0.0.1 with the project's search attributes registered. */
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
-  const binary = await ensureTemporalCli();
+  const binary = options.binary ?? (await ensureTemporalCli());
   const port = options.port ?? (await freePort());
   const uiPort = options.uiPort === false ? undefined : (options.uiPort ?? (await freePort()));
   const namespace = options.namespace ?? 'default';

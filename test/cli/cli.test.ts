@@ -50,6 +50,18 @@ describe('loadtest-operator CLI', function () {
     await writeFile(file('pod.yaml'), 'apiVersion: v1\nkind: Pod\nmetadata:\n  name: x\n');
     await writeFile(file('two.yaml'), `${VALID}---\n${VALID}`);
     await writeFile(file('no-name.yaml'), VALID.replace('  name: checkout\n', ''));
+    await writeFile(
+      file('kubeconfig'),
+      [
+        'apiVersion: v1',
+        'kind: Config',
+        'clusters: [{ name: c, cluster: { server: "https://127.0.0.1:9" } }]',
+        'users: [{ name: u, user: { token: t } }]',
+        'contexts: [{ name: test-bed, context: { cluster: c, user: u, namespace: team-a } }]',
+        'current-context: test-bed',
+        '',
+      ].join('\n'),
+    );
   });
 
   after(async () => {
@@ -111,7 +123,20 @@ describe('loadtest-operator CLI', function () {
       ],
       ['an unknown flag', () => ['status', 'x', '--bogus'], /unknown option '--bogus'/],
       ['a missing argument', () => ['watch'], /missing required argument 'name'/],
-      ['an output format that does not exist', () => ['list', '-o', 'yaml'], /argument 'yaml' is invalid/],
+      ['an output format that does not exist', () => ['list', '-o', 'xml'], /argument 'xml' is invalid/],
+      ['an unknown command', () => ['lst'], /unknown command 'lst' \(did you mean one of list, ls\?\)/],
+      ['an unknown option before any command', () => ['--bogus'], /unknown option '--bogus'/],
+      ['an unknown shell for completion', () => ['completion', 'fish'], /'fish' is invalid .* bash, zsh/],
+      [
+        'a --kubeconfig that does not exist',
+        () => ['list', '--kubeconfig', file('missing-kubeconfig')],
+        /cannot read kubeconfig .*missing-kubeconfig: ENOENT/,
+      ],
+      [
+        'an unknown --context',
+        () => ['status', 'x', '--kubeconfig', file('kubeconfig'), '--context', 'nope'],
+        /context "nope" is not in the kubeconfig \(contexts: test-bed\)/,
+      ],
     ];
     for (const [what, args, pattern] of cases) {
       it(`rejects ${what}`, async () => {
@@ -123,11 +148,23 @@ describe('loadtest-operator CLI', function () {
     }
   });
 
-  it('says in one line that Temporal cannot be reached, with exit code 3', async () => {
+  it('says in one line that neither Temporal nor Kubernetes can be reached, with exit code 3', async () => {
     const address = `127.0.0.1:${await freePort()}`;
-    const result = await runCli(['list', '--temporal-address', address]);
+    const result = await runCli(['list', '--temporal-address', address], {
+      KUBECONFIG: file('no-such-kubeconfig'),
+      KUBERNETES_SERVICE_HOST: undefined,
+    });
 
     assert.equal(result.code, 3);
-    assertOneLineError(result, new RegExp(`cannot reach Temporal at ${address}.*TEMPORAL_ADDRESS`));
+    assertOneLineError(
+      result,
+      new RegExp(`cannot reach Temporal at ${address}.*TEMPORAL_ADDRESS.*; and no Kubernetes cluster`),
+    );
+  });
+
+  it('prints its version with --version, exiting 0', async () => {
+    const result = await runCli(['--version']);
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^\d+\.\d+\.\d+\n$/);
   });
 });

@@ -144,8 +144,9 @@ export class Operator {
     this.startWatcher();
   }
 
-  startWorker(): void {
-    this.worker = this.spawn('worker');
+  /** `env` for this process only, e.g. its HEALTH_PORT. */
+  startWorker(env: Record<string, string> = {}): void {
+    this.worker = this.spawn('worker', env);
   }
 
   /** Stops the worker (SIGTERM: its running activities get the grace time, then are cancelled). */
@@ -161,9 +162,9 @@ export class Operator {
   /**
    * Starts the watcher and resolves once its `/readyz` answers 200: it has listed every LoadTest, queued their
    * reconciliation and queued a delete check for every running workflow whose LoadTest was not listed. (The
-   * calls it queued may still be in flight.) Rejects if the watcher exits first.
+   * calls it queued may still be in flight.) Rejects if the watcher exits first. Returns its health port.
    */
-  async startWatcherReady(timeoutMs = 60_000): Promise<void> {
+  async startWatcherReady(timeoutMs = 60_000): Promise<number> {
     const port = await freePort();
     const watcher = this.spawn('watcher', { HEALTH_PORT: String(port) });
     this.watcher = watcher;
@@ -183,6 +184,7 @@ export class Operator {
       timeoutMs,
       'watcher /readyz',
     );
+    return port;
   }
 
   async stopWatcher(): Promise<void> {

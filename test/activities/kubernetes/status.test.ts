@@ -22,6 +22,14 @@ describe('LoadTest status', () => {
     assert.deepEqual(patch.results, sampleResults({ rps: 812.34 }));
   });
 
+  it('counts the runners for the printer column (created/replicas), readable at 1000 replicas', () => {
+    const children = Array.from({ length: 1000 }, (_, index) => `big-g2-${index}`);
+    assert.equal(statusPatch(report({ state: 'executing', children }), undefined, 1000).runners, '1000/1000');
+    assert.equal(statusPatch(report({ state: 'pending' }), undefined, 5).runners, '0/5');
+    // Replicas of another generation than the report's are unknown: just the count.
+    assert.equal(statusPatch(report({ state: 'executing', children: ['a', 'b'] })).runners, '2');
+  });
+
   it('formats small rates with a decimal and long latencies in seconds', () => {
     assert.equal(formatRps(12.34), '12.3');
     assert.equal(formatLatency(1250), '1.25s');
