@@ -242,8 +242,13 @@ export function formatList(rows: readonly LoadTestRunInfo[], now: Date, wide = f
     if (wide) cellsOfRow.push(info.workflowId, info.taskQueue);
     return cellsOfRow;
   });
+  return formatColumns(header, cells);
+}
+
+/** A kubectl-style table: left-aligned columns three spaces apart, the last column as wide as it needs. */
+export function formatColumns(header: readonly string[], cells: readonly string[][]): string {
   const widths = header.map((title, column) => Math.max(title.length, ...cells.map((line) => line[column]!.length)));
-  const render = (line: string[]) =>
+  const render = (line: readonly string[]) =>
     line
       .map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]! + 3)))
       .join('')

@@ -8,7 +8,7 @@ import type { LoadTestObject } from '../k8s/index.js';
 import { row } from '../loadtest/format.js';
 import { LOADTEST_GROUP } from '../loadtest/spec.js';
 import { CliError, EXIT, usageError } from './common.js';
-import { age, formatResults, formatThreshold } from './display.js';
+import { age, formatColumns, formatResults, formatThreshold } from './display.js';
 import type { LoadTestReader, LoadTestWriter } from './kubernetes.js';
 
 /** -o of list and status: a table, a wider one, every field, or `loadtest.example.org/NAME` per line. */
@@ -70,13 +70,7 @@ export function formatKubernetesList(rows: readonly LoadTestRow[], now: Date, wi
     if (wide) line.push(item.status?.rps ?? '', item.status?.p99 ?? '', item.message ?? '');
     return line;
   });
-  const widths = header.map((title, column) => Math.max(title.length, ...cells.map((line) => line[column]!.length)));
-  const render = (line: string[]) =>
-    line
-      .map((cell, column) => (column === line.length - 1 ? cell : cell.padEnd(widths[column]! + 3)))
-      .join('')
-      .trimEnd();
-  return `${[header, ...cells].map(render).join('\n')}\n`;
+  return formatColumns(header, cells);
 }
 
 /** `status` from Kubernetes: state, runners, results and thresholds as `.status` records them. */
