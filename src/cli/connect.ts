@@ -11,12 +11,32 @@ import { connectKubernetes, type LoadTestWriter } from './kubernetes.js';
  */
 export const TEMPORAL_CONNECT_TIMEOUT_MS = 4000;
 
+/** gRPC UNAUTHENTICATED and PERMISSION_DENIED: the server answered, and said no to who we are. */
+const REFUSED_CODES = new Set([16, 7]);
+
+/** What the server said when the SDK's connection failed because it refused the credentials, else undefined. */
+function refusedCredentials(error: unknown): string | undefined {
+  for (let cause = error; cause instanceof Error; cause = cause.cause) {
+    const { code, details } = cause as Error & { code?: unknown; details?: unknown };
+    if (typeof code === 'number' && REFUSED_CODES.has(code)) {
+      return typeof details === 'string' && details !== '' ? details : oneLine(cause);
+    }
+  }
+  return undefined;
+}
+
 /** Connects to Temporal, or fails with one line naming the address and how to change it. */
 export async function connectRuns(flags: TemporalFlags): Promise<LoadTestRuns> {
   const target = temporalTarget(flags);
   try {
     return await LoadTestRuns.connect({ ...target, connectTimeoutMs: TEMPORAL_CONNECT_TIMEOUT_MS });
   } catch (error) {
+    const refused = refusedCredentials(error);
+    if (refused !== undefined) {
+      throw unavailableError(
+        `Temporal at ${target.address} refused the credentials (${refused}); check TEMPORAL_API_KEY or the TEMPORAL_TLS_* client certificate`,
+      );
+    }
     throw unavailableError(
       `cannot reach Temporal at ${target.address} (${oneLine(error)}); set TEMPORAL_ADDRESS or --temporal-address`,
     );

@@ -160,6 +160,44 @@ describe('install manifests (config/ and charts/loadtest-operator)', function ()
       }
     });
 
+    it('config/components/temporal-tls gives both Deployments the Temporal credentials from Secrets, still restricted', async function () {
+      const objects = await kustomizeOverlay('config/default', {}, ['config/components/temporal-tls']);
+      const templates = podTemplates(objects);
+      assert.equal(templates.length, 2);
+      for (const { owner, template } of templates) {
+        assert.deepEqual(restrictedViolations(template), [], owner);
+        const spec = template.spec as unknown as {
+          securityContext: { fsGroup?: number };
+          volumes: Array<{ name: string; secret?: { secretName: string } }>;
+          containers: Array<{
+            volumeMounts: Array<{ name: string; mountPath: string; readOnly?: boolean }>;
+            env: Array<{
+              name: string;
+              value?: string;
+              valueFrom?: { secretKeyRef: { name: string; optional: boolean } };
+            }>;
+          }>;
+        };
+        assert.equal(spec.securityContext.fsGroup, 1000, owner);
+        assert.deepEqual(spec.volumes, [
+          { name: 'temporal-tls', secret: { secretName: 'loadtest-operator-temporal-tls', defaultMode: 0o440 } },
+        ]);
+        const [container] = spec.containers;
+        assert.deepEqual(container!.volumeMounts, [
+          { name: 'temporal-tls', mountPath: '/etc/temporal-tls', readOnly: true },
+        ]);
+        assert.deepEqual(
+          container!.env.map((variable) => [variable.name, variable.value ?? variable.valueFrom?.secretKeyRef.name]),
+          [
+            ['TEMPORAL_TLS_SERVER_CA_CERT_PATH', '/etc/temporal-tls/ca.crt'],
+            ['TEMPORAL_TLS_CLIENT_CERT_PATH', '/etc/temporal-tls/tls.crt'],
+            ['TEMPORAL_TLS_CLIENT_KEY_PATH', '/etc/temporal-tls/tls.key'],
+            ['TEMPORAL_API_KEY', 'loadtest-operator-temporal-api-key'],
+          ],
+        );
+      }
+    });
+
     it('names the image once: an overlay that sets it moves both Deployments and RUNNER_IMAGE', async function () {
       assert.deepEqual(imagesIn(clusterWide), {
         containers: ['loadtest-operator:dev', 'loadtest-operator:dev'],

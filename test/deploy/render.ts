@@ -87,12 +87,19 @@ export async function kustomize(dir: string): Promise<K8sObject[]> {
 
 /**
  * Builds a user's overlay: a kustomization in a temporary folder (outside the repository) whose resources are the
- * repository folder `base` (e.g. `config/default`), plus `fields` (images, namespace, patches...).
+ * repository folder `base` (e.g. `config/default`), plus `fields` (images, namespace, patches...) and the
+ * repository's kustomize `components` (e.g. `config/components/temporal-tls`).
  */
-export async function kustomizeOverlay(base: string, fields: object): Promise<K8sObject[]> {
+export async function kustomizeOverlay(base: string, fields: object, components: string[] = []): Promise<K8sObject[]> {
   const dir = await mkdtemp(join(tmpdir(), 'loadtest-overlay-'));
   try {
-    const kustomization = { resources: [relative(dir, join(REPO, base))], ...fields };
+    // Kustomize takes only relative paths to other folders.
+    const from = (folder: string) => relative(dir, join(REPO, folder));
+    const kustomization = {
+      resources: [from(base)],
+      ...(components.length > 0 ? { components: components.map(from) } : {}),
+      ...fields,
+    };
     await writeFile(join(dir, 'kustomization.yaml'), stringify(kustomization));
     return await kustomize(dir);
   } finally {
