@@ -3,8 +3,9 @@
  * people asked for, or to stderr with --verbose. The Temporal SDK's own logs (worker, workflow `log.*`) are
  * routed there too.
  */
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { Runtime } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
+import { sdkLoggerFor } from '../temporal/sdk-logger.js';
 
 /** A pino logger writing to `file`, or to stderr when `verbose`. */
 export function createLogger(options: { file: string; verbose: boolean }): Logger {
@@ -18,19 +19,9 @@ export function createLogger(options: { file: string; verbose: boolean }): Logge
  * Worker or NativeConnection, so only commands (never library code or tests) call this.
  */
 export function routeTemporalLogs(logger: Logger): void {
-  const levels: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
-    TRACE: 'trace',
-    DEBUG: 'debug',
-    INFO: 'info',
-    WARN: 'warn',
-    ERROR: 'error',
-  };
   Runtime.install({
     // The command decides what Ctrl-C means (stop the runners first); the SDK would shut the worker down at once.
     shutdownSignals: [],
-    logger: new DefaultLogger('INFO', (entry) => {
-      const { message, meta, level } = entry;
-      logger[levels[level]]({ ...meta, component: 'temporal' }, message);
-    }),
+    logger: sdkLoggerFor(logger, 'INFO'),
   });
 }

@@ -4,10 +4,11 @@
  * LOG_LEVEL, errors with their stack under `err`. Runtime.install works once per process and only before the first Worker or
  * NativeConnection, so only the worker command calls installTemporalRuntime.
  */
-import { DefaultLogger, Runtime, type LogLevel } from '@temporalio/worker';
+import { Runtime, type LogLevel } from '@temporalio/worker';
 import { pino, type Logger } from 'pino';
 import pretty from 'pino-pretty';
 import type { LogLevelName } from '../config.js';
+import { sdkLoggerFor } from '../temporal/sdk-logger.js';
 
 /**
  * The process's logger (`name` is worker or watcher): JSON lines, or readable lines when `stream` is a terminal
@@ -24,14 +25,6 @@ export function createProcessLogger(
   return pino({ name, level }, pretty({ destination: stream, colorize, sync: true }));
 }
 
-const SDK_LEVELS: Record<LogLevel, 'trace' | 'debug' | 'info' | 'warn' | 'error'> = {
-  TRACE: 'trace',
-  DEBUG: 'debug',
-  INFO: 'info',
-  WARN: 'warn',
-  ERROR: 'error',
-};
-
 /** The SDK's threshold for `level`: lines below it are not even produced. */
 function sdkLevel(level: LogLevelName): LogLevel {
   if (level === 'trace' || level === 'debug' || level === 'info' || level === 'warn' || level === 'error') {
@@ -46,16 +39,7 @@ function sdkLevel(level: LogLevelName): LogLevel {
  */
 export function installTemporalRuntime(logger: Logger, level: LogLevelName, sdkMetricsPort: number): void {
   Runtime.install({
-    logger: new DefaultLogger(sdkLevel(level), (entry) => {
-      const { message, meta, level: entryLevel } = entry;
-      const fields: Record<string, unknown> = { ...meta, component: 'temporal' };
-      // The SDK puts errors under `error`; pino serializes (with stack) what is under `err`.
-      if (fields.error instanceof Error) {
-        fields.err = fields.error;
-        delete fields.error;
-      }
-      logger[SDK_LEVELS[entryLevel]](fields, message);
-    }),
+    logger: sdkLoggerFor(logger, sdkLevel(level)),
     telemetryOptions:
       sdkMetricsPort === 0 ? undefined : { metrics: { prometheus: { bindAddress: `0.0.0.0:${sdkMetricsPort}` } } },
   });
