@@ -5,8 +5,7 @@
  * TEMPORAL_API_KEY (@temporalio/envconfig); a wrong key is one line and exit 3, as README documents.
  */
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import {
   connect as connectHttp2,
   constants,
@@ -18,62 +17,11 @@ import {
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { runCli } from '../cli/cli-process.js';
+import { makeCertificates } from './certificates.js';
 
-const run = promisify(execFile);
 const API_KEY = 'loadtest-test-key';
-
-/** A CA and a certificate for localhost signed by it (openssl). */
-async function makeCertificates(dir: string): Promise<void> {
-  const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
-  await openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=test-ca',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-  );
-  await openssl(
-    'req',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-subj',
-    '/CN=localhost',
-    '-keyout',
-    'server.key',
-    '-out',
-    'server.csr',
-  );
-  await writeFile(join(dir, 'server.ext'), 'subjectAltName=DNS:localhost,IP:127.0.0.1\n');
-  await openssl(
-    'x509',
-    '-req',
-    '-in',
-    'server.csr',
-    '-CA',
-    'ca.crt',
-    '-CAkey',
-    'ca.key',
-    '-CAcreateserial',
-    '-days',
-    '1',
-    '-extfile',
-    'server.ext',
-    '-out',
-    'server.crt',
-  );
-}
 
 /** Request headers to pass upstream: all but HTTP/2's own and the key. */
 function forwardable(headers: IncomingHttpHeaders): Record<string, string | string[]> {

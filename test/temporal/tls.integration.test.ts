@@ -5,74 +5,16 @@
  * client certificate they cannot; a certificate path that does not exist is bad input in one line.
  */
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { connect, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type Server, type TLSSocket } from 'node:tls';
-import { promisify } from 'node:util';
 import { LoadTestRuns } from '../../src/client/runs.js';
 import { connectWorker } from '../../src/temporal/connection.js';
 import { startDevServer, type DevServer } from '../../src/temporal/dev-server.js';
 import { runCli } from '../cli/cli-process.js';
-
-const run = promisify(execFile);
-
-/** A CA, a server certificate for localhost signed by it, and a client certificate signed by it (openssl). */
-async function makeCertificates(dir: string): Promise<void> {
-  const openssl = (...args: string[]) => run('openssl', args, { cwd: dir });
-  await openssl(
-    'req',
-    '-x509',
-    '-newkey',
-    'rsa:2048',
-    '-nodes',
-    '-days',
-    '1',
-    '-subj',
-    '/CN=test-ca',
-    '-keyout',
-    'ca.key',
-    '-out',
-    'ca.crt',
-  );
-  for (const [name, cn, extension] of [
-    ['server', 'localhost', 'subjectAltName=DNS:localhost,IP:127.0.0.1'],
-    ['client', 'loadtest-client', 'extendedKeyUsage=clientAuth'],
-  ] as const) {
-    await openssl(
-      'req',
-      '-newkey',
-      'rsa:2048',
-      '-nodes',
-      '-subj',
-      `/CN=${cn}`,
-      '-keyout',
-      `${name}.key`,
-      '-out',
-      `${name}.csr`,
-    );
-    await writeFile(join(dir, `${name}.ext`), `${extension}\n`);
-    await openssl(
-      'x509',
-      '-req',
-      '-in',
-      `${name}.csr`,
-      '-CA',
-      'ca.crt',
-      '-CAkey',
-      'ca.key',
-      '-CAcreateserial',
-      '-days',
-      '1',
-      '-extfile',
-      `${name}.ext`,
-      '-out',
-      `${name}.crt`,
-    );
-  }
-}
+import { makeCertificates } from './certificates.js';
 
 describe('Temporal over TLS with a client certificate (mTLS)', function () {
   this.timeout(120_000);
