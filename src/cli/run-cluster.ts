@@ -50,9 +50,9 @@ export async function runInCluster(settings: ClusterRunSettings): Promise<number
 
   const source = await connectEither(settings);
   const interrupt = interruptSignal();
-  if (source.kubernetes !== undefined) {
-    // Temporal unreachable from here (the operator may still reach it): follow `.status` instead.
-    try {
+  try {
+    if (source.kubernetes !== undefined) {
+      // Temporal unreachable from here (the operator may still reach it): follow `.status` instead.
       const progress = output === 'json' ? process.stderr : process.stdout;
       const settled = await watchKubernetes(kubernetes, manifest.namespace, manifest.name, {
         generation,
@@ -61,21 +61,8 @@ export async function runInCluster(settings: ClusterRunSettings): Promise<number
         startTimeout: { ms: startTimeoutMs, why: `is it running? (from here: ${source.temporalError.message})` },
       });
       return reportKubernetesOutcome(settled, output);
-    } catch (error) {
-      if (interrupt.signal.aborted) {
-        say(
-          `Stopped following; the LoadTest keeps running. Follow it again: kubectl loadtest watch ${manifest.name} -n ${manifest.namespace}`,
-        );
-        return EXIT.interrupted;
-      }
-      throw error;
-    } finally {
-      interrupt.dispose();
     }
-  }
-  const { runs } = source;
-  try {
-    const run = runs.get(ref, { generation });
+    const run = source.runs.get(ref, { generation });
     await awaitWorkflow(run, startTimeoutMs, interrupt.signal);
     say(`Workflow  ${run.workflowId}`);
     const outcome = await follow(run, { output, generation, signal: interrupt.signal });
@@ -90,7 +77,7 @@ export async function runInCluster(settings: ClusterRunSettings): Promise<number
     throw error;
   } finally {
     interrupt.dispose();
-    await runs.close();
+    await source.runs?.close();
   }
 }
 
