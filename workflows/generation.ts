@@ -16,7 +16,7 @@ import { LOADTEST_GONE } from '../activities/types.js';
 import { currentDetails, describeResults, describeTarget, expectedRunMs } from '../src/loadtest/describe.js';
 import { loadTestSearchAttributes } from '../src/loadtest/search-attributes.js';
 import type { LoadTestSpec, LoadTestState, ThresholdResult } from '../src/loadtest/spec.js';
-import { evaluateThresholds, thresholdMessage } from '../src/loadtest/thresholds.js';
+import { evaluateThresholds, thresholdMessage, thresholdTexts } from '../src/loadtest/thresholds.js';
 import type { LoadTestRef } from '../src/loadtest/workflow-id.js';
 import { quickCall, runnerCreation, runnerWait } from './activity-options.js';
 import {
@@ -154,7 +154,7 @@ export class Generation {
     view.results = completed.results;
     let thresholds: ThresholdResult[];
     try {
-      thresholds = evaluateThresholds(completed.results, spec.thresholds ?? []);
+      thresholds = evaluateThresholds(completed.results, thresholdTexts(spec.thresholds));
     } catch (error) {
       return this.fail(`invalid thresholds: ${error instanceof Error ? error.message : String(error)}`);
     }

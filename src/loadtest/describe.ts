@@ -13,7 +13,7 @@ import {
   type LoadTestState,
   type ThresholdResult,
 } from './spec.js';
-import { thresholdMessage } from './thresholds.js';
+import { thresholdMessage, thresholdTexts } from './thresholds.js';
 import type { LoadTestRef } from './workflow-id.js';
 
 /** Where the requests go, as the runners will see it. */
@@ -58,7 +58,7 @@ export function loadTestDetails(ref: Pick<LoadTestRef, 'namespace' | 'name'>, sp
     ['Per runner', describeAmount(spec)],
   ];
   if (spec.thresholds !== undefined && spec.thresholds.length > 0)
-    rows.push(['Thresholds', spec.thresholds.join(', ')]);
+    rows.push(['Thresholds', thresholdTexts(spec.thresholds).join(', ')]);
   return list(rows);
 }
 

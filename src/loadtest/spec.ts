@@ -17,7 +17,7 @@ import {
   OPERATOR_LABEL_KEYS,
   quantityProblem,
 } from './kubernetes-values.js';
-import { thresholdProblem, thresholdRequestNames } from './thresholds.js';
+import { thresholdProblem, thresholdRequestNames, thresholdTexts } from './thresholds.js';
 
 export const LOADTEST_GROUP = 'example.org';
 export const LOADTEST_VERSION = 'v1';
@@ -367,6 +367,31 @@ export const runnerSpecSchema = section({
   }),
 });
 
+/** One threshold expression, "p99 < 250ms" (src/loadtest/thresholds.ts THRESHOLD_RULES). */
+const thresholdExpressionSchema = z
+  .string({
+    message: 'a threshold is a string such as "p99 < 250ms" or an object {threshold, abortOnFail, delayAbortEval}',
+  })
+  .max(64, 'a threshold is at most 64 characters')
+  .superRefine((threshold, ctx) => {
+    const problem = thresholdProblem(threshold);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  });
+
+/** k6's object form of a threshold: the expression, and whether a live breach stops the run. */
+const thresholdObjectSchema = z.strictObject(
+  {
+    threshold: thresholdExpressionSchema,
+    abortOnFail: z.boolean({ message: 'abortOnFail must be true or false' }).optional(),
+    delayAbortEval: z
+      .string()
+      .max(32, 'delayAbortEval is at most 32 characters')
+      .regex(DURATION_PATTERN, 'delayAbortEval must look like "10s", "500ms" or "2m"')
+      .optional(),
+  },
+  { error: unknownFieldMessage },
+);
+
 export const loadTestSpecSchema = z.preprocess(
   (spec) => withoutNullFields(spec),
   z
@@ -379,16 +404,11 @@ export const loadTestSpecSchema = z.preprocess(
           .max(1000, 'replicas must be at most 1000'),
         test: testSpecSchema,
         thresholds: z
-          .array(
-            z
-              .string()
-              .max(64, 'a threshold is at most 64 characters')
-              .superRefine((threshold, ctx) => {
-                const problem = thresholdProblem(threshold);
-                if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-              }),
-          )
+          .array(z.union([thresholdExpressionSchema, thresholdObjectSchema]))
           .max(32, 'at most 32 thresholds')
+          .optional(),
+        onRunnerFailure: z
+          .enum(['fail', 'continue'], { message: 'onRunnerFailure must be "fail" or "continue"' })
           .optional(),
         runner: runnerSpecSchema.optional(),
       },
@@ -396,7 +416,7 @@ export const loadTestSpecSchema = z.preprocess(
     )
     .superRefine((spec, ctx) => {
       const known = new Set((spec.test.requests ?? []).map((request) => request.name));
-      for (const name of thresholdRequestNames(spec.thresholds ?? [])) {
+      for (const name of thresholdRequestNames(thresholdTexts(spec.thresholds))) {
         if (!known.has(name)) {
           ctx.addIssue({ code: 'custom', path: ['thresholds'], message: `${SPEC_MESSAGES.unknownRequest}: "${name}"` });
         }

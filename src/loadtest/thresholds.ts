@@ -206,3 +206,45 @@ export function thresholdMessage(result: ThresholdResult, results?: LoadTestResu
   const unit = threshold.unit === '' && isLatencyMetric(threshold.metric) ? 'ms' : threshold.unit;
   return `threshold "${result.threshold}" ${verdict}: ${threshold.metric} was ${roundForDisplay(result.actual)}${unit}`;
 }
+
+/**
+ * A threshold as `spec.thresholds` holds it: the expression alone, or k6's object form that may also stop the
+ * run as soon as the merged live results breach it (`abortOnFail`), not before `delayAbortEval` into the run.
+ */
+export type ThresholdEntry = string | ThresholdObject;
+
+export interface ThresholdObject {
+  threshold: string;
+  /** Stop every runner and fail the run as soon as the merged live results breach the threshold. */
+  abortOnFail?: boolean;
+  /** How long into the run before a breach may abort it (Go duration, e.g. "10s"): early numbers are noisy. */
+  delayAbortEval?: string;
+}
+
+/** The expressions of `spec.thresholds`, object entries included: what the verdict at the end evaluates. */
+export function thresholdTexts(entries: readonly ThresholdEntry[] | undefined): string[] {
+  return (entries ?? []).map((entry) => (typeof entry === 'string' ? entry : entry.threshold));
+}
+
+/** A threshold that stops the run when the merged live results breach it, from `delayMs` into the run on. */
+export interface AbortRule {
+  threshold: string;
+  delayMs: number;
+}
+
+/** The thresholds with `abortOnFail: true`; delays are parsed (they were validated with the spec). */
+export function abortRules(
+  entries: readonly ThresholdEntry[] | undefined,
+  parseDelayMs: (text: string) => number,
+): AbortRule[] {
+  return (entries ?? []).flatMap((entry) =>
+    typeof entry !== 'string' && entry.abortOnFail === true
+      ? [
+          {
+            threshold: entry.threshold,
+            delayMs: entry.delayAbortEval === undefined ? 0 : parseDelayMs(entry.delayAbortEval),
+          },
+        ]
+      : [],
+  );
+}

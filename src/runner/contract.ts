@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { parseDurationMs } from '../loadtest/duration.js';
 import { targetUrl, type LoadTestSpec, type TestSpec } from '../loadtest/spec.js';
+import { thresholdTexts } from '../loadtest/thresholds.js';
 
 /** Exit codes of `loadtest-operator runner`. */
 export const RUNNER_EXIT = {
@@ -268,7 +269,7 @@ export function runnerOptionsFromTest(test: TestSpec, namespace: string): Runner
  * `errorRate` threshold is there to judge them (without one, any failed request fails the runner and the run).
  */
 export function runnerOptionsFromSpec(spec: LoadTestSpec, namespace: string): RunnerOptions {
-  const judgesErrors = (spec.thresholds ?? []).some((threshold) => /^\s*errorRate\b/.test(threshold));
+  const judgesErrors = thresholdTexts(spec.thresholds).some((threshold) => /^\s*errorRate\b/.test(threshold));
   return { ...runnerOptionsFromTest(spec.test, namespace), tolerateFailedRequests: judgesErrors || undefined };
 }
 
