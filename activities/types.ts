@@ -5,9 +5,12 @@
  * eslint.config.js holds it to that).
  */
 import type { LoadTestResults, LoadTestSpec, LoadTestState, ThresholdResult } from '../src/loadtest/spec.js';
+import type { AbortRule } from '../src/loadtest/thresholds.js';
 import type { LoadTestRef } from '../src/loadtest/workflow-id.js';
+import type { ConfigChange } from '../src/runner/control-api.js';
+import type { LiveProgress } from './progress.js';
 
-export type { LoadTestRef };
+export type { LoadTestRef, ConfigChange };
 
 /**
  * ApplicationFailure type thrown (non-retryable) when the LoadTest an activity works for no longer exists, or
@@ -45,7 +48,56 @@ export type RunnersRunning = { kind: 'running' } | RunnerFailure;
  * All runners succeeded: their summaries merged (src/runner/merge.ts). Merging happens inside the activity
  * because a thousand runners' summaries with their histograms can exceed Temporal's payload size limit.
  */
-export type RunnersCompleted = { kind: 'succeeded'; results: LoadTestResults; runners: number } | RunnerFailure;
+export type RunnersCompleted =
+  | {
+      kind: 'succeeded';
+      results: LoadTestResults;
+      runners: number;
+      /** Set when an abortOnFail threshold stopped the runners: the results are those up to the stop. */
+      aborted?: ThresholdAbort;
+    }
+  | RunnersProgress
+  | RunnerFailure;
+
+/** Nothing settled within `reportAfterMs`: the merged live view so far, for the workflow's query and Web UI. */
+export interface RunnersProgress {
+  kind: 'progress';
+  live: LiveProgress;
+  /** Runners lost so far (onRunnerFailure: continue), to carry into the next wait. */
+  lost: string[];
+}
+
+/** An abortOnFail threshold the merged live results breached. */
+export interface ThresholdAbort {
+  threshold: string;
+  /** The measured value, in the threshold's unit. */
+  actual: number;
+  /** How far into the run it was breached, ms. */
+  afterMs: number;
+}
+
+/**
+ * What the activity that waits for runners to finish also does while they send (absent in histories recorded
+ * before runner control endpoints): reads their progress, merges it exactly, shows it live, and stops every
+ * runner when an abortOnFail threshold is breached.
+ */
+export interface RunWatch {
+  /** When the runners started sending (epoch ms): abort delays count from here. */
+  startAtMs: number;
+  /** Answer with the live view after this long when nothing settled, ms. */
+  reportAfterMs?: number;
+  abort?: AbortRule[];
+  /** `spec.onRunnerFailure`: with 'continue' a lost runner is left out and the others still merge. */
+  onRunnerFailure?: 'fail' | 'continue';
+  /** Runners already lost in earlier rounds. */
+  lost?: string[];
+}
+
+/** How a live change went: runners that took it, and those that refused it (with what they said). */
+export interface RunnersChanged {
+  applied: string[];
+  refused: { runner: string; reason: string }[];
+}
 
 /** What the workflow wants shown about a LoadTest (`.status` in Kubernetes). */
 export interface StatusReport {
@@ -61,6 +113,8 @@ export interface StatusReport {
   thresholds?: ThresholdResult[];
   /** ISO time of this transition (workflow time, so replays agree). */
   transitionTime: string;
+  /** How the latest live change of the spec went (the SpecApplied condition); absent: leave it as it is. */
+  specApplied?: { status: 'True' | 'False'; reason: string; message: string; generation: number };
 }
 
 export interface LoadTestEvent {
@@ -84,8 +138,13 @@ export interface LoadTestActivities {
   awaitRunnersRunning: (input: RunnersRef & { timeoutMs: number }) => Promise<RunnersRunning>;
   /** Tells every runner to start sending at `startAtMs` (epoch ms). */
   startRunners: (input: RunnersRef & { startAtMs: number }) => Promise<void>;
-  /** Resolves when every runner succeeded (with the merged results) or with the first that failed. */
-  awaitRunnersCompleted: (input: RunnersRef) => Promise<RunnersCompleted>;
+  /**
+   * Resolves when every runner succeeded (with the merged results) or with the first that failed; with `watch`,
+   * also with the live view after `watch.reportAfterMs`, and stops every runner on a breached abortOnFail threshold.
+   */
+  awaitRunnersCompleted: (input: RunnersRef & { watch?: RunWatch }) => Promise<RunnersCompleted>;
+  /** Applies a change of rate or duration to every running runner (through its control endpoint). */
+  changeRunners: (input: RunnersRef & { change: ConfigChange }) => Promise<RunnersChanged>;
   /**
    * Deletes runners of the LoadTest: all of them, or all but those of `exceptGeneration`; with `keepFinished`,
    * only those still running (finished ones keep their logs for whoever investigates). Returns what it deleted.

@@ -2,9 +2,10 @@
  * The LoadTest workflow's public surface: its type name, input, signals and query. Clients (the watcher, the
  * CLI, tests) import this file; it holds no workflow logic.
  */
-import { defineQuery, defineSignal } from '@temporalio/workflow';
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { LoadTestResults, LoadTestSpec, LoadTestState, ThresholdResult } from '../src/loadtest/spec.js';
 import type { LoadTestRef } from '../src/loadtest/workflow-id.js';
+import type { LiveProgress } from '../activities/progress.js';
 import type { StatusReport } from '../activities/types.js';
 
 export const LOADTEST_WORKFLOW_TYPE = 'loadTestWorkflow';
@@ -97,6 +98,8 @@ export interface RunProgress {
   startAt?: string;
   /** ISO time the run should end, for duration-based tests. */
   expectedEnd?: string;
+  /** All runners' results so far, merged exactly: while running, refreshed at least every 10 s (see RunWatch). */
+  live?: LiveProgress;
 }
 
 export interface LoadTestWorkflowStatus {
@@ -114,3 +117,25 @@ export const updateSignal = defineSignal<[DesiredRun]>('update');
 /** The LoadTest was deleted: delete the runners and complete. Idempotent. */
 export const deleteSignal = defineSignal('delete');
 export const statusQuery = defineQuery<LoadTestWorkflowStatus>('status');
+
+/**
+ * A newer generation whose only changes are `test.rate`, `test.duration` or `thresholds`, to apply to the running
+ * runners without a restart. The validator refuses it with an ApplicationFailure of type SPEC_NEEDS_RESTART
+ * when the run cannot take it live (the sender then signals `update`, which restarts the run), or of type
+ * SPEC_REJECTED when the change cannot be applied at all (the sender reports it with `specRejected`).
+ */
+export const applySpecUpdate = defineUpdate<SpecApplied, [DesiredRun]>('applySpec');
+/** The sender of `applySpec` reports a change the validator refused for good: the run goes on untouched. */
+export const specRejectedSignal = defineSignal<[{ generation: number; reason: string }]>('specRejected');
+
+/** ApplicationFailure types of the applySpec validator. */
+export const SPEC_NEEDS_RESTART = 'SpecNeedsRestart';
+export const SPEC_REJECTED = 'SpecRejected';
+
+/** What a live change did. */
+export interface SpecApplied {
+  generation: number;
+  /** Runners that took the change. */
+  runners: number;
+  message: string;
+}

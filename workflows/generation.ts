@@ -8,21 +8,35 @@ import {
   ApplicationFailure,
   isCancellation,
   log,
+  patched,
   setCurrentDetails,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
-import type { LoadTestEvent, RunnerFailure, StatusReport } from '../activities/types.js';
+import type {
+  ConfigChange,
+  LoadTestEvent,
+  RunnerFailure,
+  RunnersCompleted,
+  RunnersRef,
+  StatusReport,
+  ThresholdAbort,
+} from '../activities/types.js';
 import { LOADTEST_GONE } from '../activities/types.js';
 import { currentDetails, describeResults, describeTarget, expectedRunMs } from '../src/loadtest/describe.js';
 import { loadTestSearchAttributes } from '../src/loadtest/search-attributes.js';
-import type { LoadTestSpec, LoadTestState, ThresholdResult } from '../src/loadtest/spec.js';
-import { evaluateThresholds, thresholdMessage, thresholdTexts } from '../src/loadtest/thresholds.js';
+import type { LoadTestResults, LoadTestSpec, LoadTestState, ThresholdResult } from '../src/loadtest/spec.js';
+import { parseDurationMs } from '../src/loadtest/duration.js';
+import { abortRules, evaluateThresholds, thresholdMessage, thresholdTexts } from '../src/loadtest/thresholds.js';
 import type { LoadTestRef } from '../src/loadtest/workflow-id.js';
 import { quickCall, runnerCreation, runnerWait } from './activity-options.js';
 import {
   replicasOf,
+  SPEC_NEEDS_RESTART,
+  SPEC_REJECTED,
   validSpecOf,
   type DesiredRun,
+  type SpecApplied,
+  type ValidRun,
   type LoadTestWorkflowStatus,
   type RunStep,
   type RunTiming,
@@ -31,21 +45,38 @@ import {
 
 const runnersLabel = (count: number) => (count === 1 ? '1 runner' : `${count} runners`);
 
+/**
+ * Workflow patch: runners are started, watched and stopped through their control endpoints; the wait for them
+ * returns the live view every REPORT_EVERY so the query and the Web UI show it, and live spec changes apply.
+ */
+export const RUNNER_CONTROL_PATCH = 'runner-control-endpoint';
+/** The least time between two live views the workflow takes in (each costs a few history events). */
+const REPORT_EVERY_MS = 10_000;
+/** At most this many live views per run, so a long soak test's history stays bounded. */
+const REPORTS_PER_RUN = 30;
+
 export class Generation {
   /** What the `status` query answers. */
   readonly view: LoadTestWorkflowStatus;
   private startTime?: string;
   private completionTime?: string;
-  private readonly spec: LoadTestSpec | undefined;
+  private spec: LoadTestSpec | undefined;
+  /** The generation the runners were created for (their names and labels); live changes do not change it. */
+  private readonly runnersGeneration: number;
+  /** When the runners start (or started) sending, epoch ms. */
+  private startAtMs?: number;
+  /** Live changes apply one at a time, in order. */
+  private applying: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly loadTest: LoadTestRef,
-    private readonly desired: DesiredRun,
+    private desired: DesiredRun,
     private readonly timing: Required<RunTiming>,
     /** The outcome carried over by continueAsNew when this generation has already run. */
     settled?: SettledRun,
   ) {
     this.spec = validSpecOf(desired);
+    this.runnersGeneration = desired.generation;
     const replicas = replicasOf(desired);
     this.view = settled
       ? { ...settled, progress: { step: 'settled', replicas, created: 0 } }
@@ -133,6 +164,7 @@ export class Generation {
 
     this.enterStep('starting-runners');
     const startAtMs = now().getTime() + timing.startDelayMs;
+    this.startAtMs = startAtMs;
     const expectedMs = expectedRunMs(spec);
     view.progress.startAt = new Date(startAtMs).toISOString();
     view.progress.expectedEnd = expectedMs === undefined ? undefined : new Date(startAtMs + expectedMs).toISOString();
@@ -144,21 +176,26 @@ export class Generation {
     await this.record({ type: 'Normal', reason: 'Executing', message: `runners start at ${view.progress.startAt}` });
 
     this.enterStep('running');
-    const completed = await runnerWait(
-      `wait for ${runnersLabel(view.children.length)} to finish and merge their results`,
-      expectedMs === undefined ? '24h' : timing.startDelayMs + expectedMs + 3_600_000,
-    ).awaitRunnersCompleted(runners);
+    const completed = patched(RUNNER_CONTROL_PATCH)
+      ? await this.watchRunners(runners, startAtMs, expectedMs)
+      : await runnerWait(
+          `wait for ${runnersLabel(view.children.length)} to finish and merge their results`,
+          expectedMs === undefined ? '24h' : timing.startDelayMs + expectedMs + 3_600_000,
+        ).awaitRunnersCompleted(runners);
     if (completed.kind === 'failed') return this.runnerFailed(completed);
-
+    if (completed.kind === 'progress') throw new Error('unreachable: watchRunners returns a settled outcome');
+    // Live changes may have replaced the spec (thresholds, duration) while the runners sent.
+    const settledSpec = this.spec ?? spec;
     this.completionTime = now().toISOString();
     view.results = completed.results;
     let thresholds: ThresholdResult[];
     try {
-      thresholds = evaluateThresholds(completed.results, thresholdTexts(spec.thresholds));
+      thresholds = evaluateThresholds(completed.results, thresholdTexts(settledSpec.thresholds));
     } catch (error) {
       return this.fail(`invalid thresholds: ${error instanceof Error ? error.message : String(error)}`);
     }
     view.thresholds = thresholds.length > 0 ? thresholds : undefined;
+    if (completed.aborted !== undefined) return this.fail(abortMessage(completed.aborted, completed.results));
     const breached = thresholds.filter((threshold) => !threshold.passed);
     if (breached.length > 0) {
       return this.fail(breached.map((threshold) => thresholdMessage(threshold, completed.results)).join('; '));
@@ -166,6 +203,151 @@ export class Generation {
     const summary = describeResults(completed.results);
     await this.publish('finished', summary);
     await this.record({ type: 'Normal', reason: 'Finished', message: summary });
+  }
+
+  /**
+   * Waits for the runners in rounds: each round ends with the merged live view (shown in the query and the Web
+   * UI), or with the outcome. The activity itself polls the runners, writes `.status.progress` and stops every
+   * runner on a breached abortOnFail threshold.
+   */
+  private async watchRunners(
+    runners: RunnersRef,
+    startAtMs: number,
+    expectedMs: number | undefined,
+  ): Promise<Exclude<RunnersCompleted, { kind: 'progress' }>> {
+    const reportAfterMs = Math.max(REPORT_EVERY_MS, Math.round((expectedMs ?? 0) / REPORTS_PER_RUN));
+    let lost: string[] = [];
+    for (;;) {
+      const spec = this.spec!;
+      const outcome = await runnerWait(
+        `watch ${runnersLabel(runners.runners.length)}: live results, abort thresholds, final merge`,
+        reportAfterMs + 600_000,
+      ).awaitRunnersCompleted({
+        ...runners,
+        watch: {
+          startAtMs,
+          reportAfterMs,
+          abort: abortRules(spec.thresholds, parseDurationMs),
+          onRunnerFailure: spec.onRunnerFailure,
+          lost,
+        },
+      });
+      if (outcome.kind !== 'progress') return outcome;
+      lost = outcome.lost;
+      this.view.progress.live = outcome.live;
+      this.showDetails();
+    }
+  }
+
+  /**
+   * The applySpec validator: throws SPEC_NEEDS_RESTART when the run cannot take `next` live (the sender then
+   * restarts it), SPEC_REJECTED when `next` cannot be applied at all; returns when it can be applied.
+   */
+  checkLive(next: DesiredRun): void {
+    const restart = (why: string) => {
+      throw ApplicationFailure.create({ type: SPEC_NEEDS_RESTART, message: why, nonRetryable: true });
+    };
+    if (next.generation <= this.desired.generation) {
+      throw ApplicationFailure.create({
+        type: SPEC_REJECTED,
+        message: `generation ${next.generation} is not newer than ${this.desired.generation}`,
+        nonRetryable: true,
+      });
+    }
+    const current = this.spec;
+    const spec = validSpecOf(next);
+    if (current === undefined || spec === undefined) return restart('the spec is not valid');
+    if (this.view.progress.step !== 'running' || this.startAtMs === undefined) {
+      return restart(`the run is not sending (step ${this.view.progress.step})`);
+    }
+    const others = (s: LoadTestSpec) =>
+      stableJson({ ...s, thresholds: undefined, test: { ...s.test, rate: undefined, duration: undefined } });
+    if (others(current) !== others(spec)) {
+      return restart('fields other than test.rate, test.duration and thresholds changed');
+    }
+    if (spec.test.rate !== current.test.rate && (spec.test.rate === undefined || current.test.rate === undefined)) {
+      return restart('test.rate was added or removed: that changes the load model');
+    }
+    if (spec.test.duration !== current.test.duration) {
+      if (spec.test.duration === undefined || current.test.duration === undefined) {
+        return restart('test.duration was added or removed: that changes how the run ends');
+      }
+      const elapsedMs = now().getTime() - this.startAtMs;
+      const durationMs = parseDurationMs(spec.test.duration);
+      if (durationMs <= elapsedMs) {
+        throw ApplicationFailure.create({
+          type: SPEC_REJECTED,
+          message:
+            `test.duration ${spec.test.duration} is not longer than the ${Math.round(elapsedMs / 1000)}s the run ` +
+            'has already lasted',
+          nonRetryable: true,
+        });
+      }
+    }
+  }
+
+  /** The applySpec handler: applies a change checkLive accepted to the running runners. */
+  applyLive(next: ValidRun): Promise<SpecApplied> {
+    const applying = this.applying.then(() => this.applyNow(next));
+    this.applying = applying.catch(() => undefined);
+    return applying;
+  }
+
+  private async applyNow(next: ValidRun): Promise<SpecApplied> {
+    const current = this.spec!;
+    const change: ConfigChange = {};
+    const what: string[] = [];
+    if (next.spec.test.rate !== current.test.rate) {
+      change.rate = next.spec.test.rate;
+      what.push(`test.rate ${current.test.rate} → ${next.spec.test.rate}`);
+    }
+    if (next.spec.test.duration !== current.test.duration) {
+      change.durationMs = parseDurationMs(next.spec.test.duration!);
+      what.push(`test.duration ${current.test.duration} → ${next.spec.test.duration}`);
+    }
+    if (stableJson(next.spec.thresholds ?? []) !== stableJson(current.thresholds ?? [])) what.push('thresholds');
+    let runners = this.view.children.length;
+    let refused = '';
+    if (change.rate !== undefined || change.durationMs !== undefined) {
+      const result = await quickCall(`apply ${what.join(', ')} to the running runners`).changeRunners({
+        loadTest: this.loadTest,
+        generation: this.runnersGeneration,
+        runners: this.view.children,
+        change,
+      });
+      runners = result.applied.length;
+      if (result.refused.length > 0) {
+        refused = `; refused by ${result.refused.map((r) => `${r.runner} (${r.reason})`).join(', ')}`;
+      }
+    }
+    this.desired = next;
+    this.spec = next.spec;
+    const expectedMs = expectedRunMs(next.spec);
+    if (expectedMs !== undefined && this.startAtMs !== undefined) {
+      this.view.progress.expectedEnd = new Date(this.startAtMs + expectedMs).toISOString();
+    }
+    this.view.generation = next.generation;
+    const message = `generation ${next.generation} applied without a restart: ${what.join(', ') || 'no change'}${refused}`;
+    await this.publish(this.view.state, this.view.message, {
+      status: refused === '' ? 'True' : 'False',
+      reason: refused === '' ? 'AppliedLive' : 'PartlyApplied',
+      message,
+      generation: next.generation,
+    });
+    await this.record({ type: refused === '' ? 'Normal' : 'Warning', reason: 'SpecApplied', message });
+    return { generation: next.generation, runners, message };
+  }
+
+  /** A live change the validator refused for good: the run goes on untouched; the condition says why. */
+  async reportRejected(generation: number, reason: string): Promise<void> {
+    const message = `generation ${generation} was not applied: ${reason}; the run goes on with generation ${this.desired.generation}`;
+    await this.publish(this.view.state, this.view.message, {
+      status: 'False',
+      reason: 'Rejected',
+      message,
+      generation,
+    });
+    await this.record({ type: 'Warning', reason: 'SpecRejected', message });
   }
 
   /** Keeps the Web UI's "current details" in step with the status query. */
@@ -184,7 +366,11 @@ export class Generation {
     );
   }
 
-  private async publish(state: LoadTestState, message: string): Promise<void> {
+  private async publish(
+    state: LoadTestState,
+    message: string,
+    specApplied?: StatusReport['specApplied'],
+  ): Promise<void> {
     const { loadTest, view } = this;
     view.state = state;
     view.message = message;
@@ -201,6 +387,7 @@ export class Generation {
       results: view.results,
       thresholds: view.thresholds,
       transitionTime: now().toISOString(),
+      ...(specApplied === undefined ? {} : { specApplied }),
     };
     await quickCall(`set state ${state}`).publishStatus({ loadTest, status });
   }
@@ -224,6 +411,29 @@ export class Generation {
     await quickCall('delete the runners still sending').deleteRunners({ loadTest: this.loadTest, keepFinished: true });
     await this.fail(`runner ${failure.runner} ${failure.reason}`);
   }
+}
+
+/** `threshold "p99 < 250ms" breached 12.3s into the run (p99 was 1203ms): every runner stopped; ...`. */
+function abortMessage(aborted: ThresholdAbort, results: LoadTestResults): string {
+  const [metric] = aborted.threshold.split(/[\s<>{]/);
+  return (
+    `threshold "${aborted.threshold}" breached ${Math.round(aborted.afterMs / 100) / 10}s into the run ` +
+    `(${metric} was ${aborted.actual}${unitOf(aborted.threshold)}): every runner stopped (abortOnFail); ` +
+    describeResults(results)
+  );
+}
+
+function unitOf(threshold: string): string {
+  return /(ms|us|s|%)\s*$/.exec(threshold)?.[1] ?? '';
+}
+
+/** JSON with sorted keys, so two equal specs compare equal whatever their key order. */
+function stableJson(value: unknown): string {
+  return JSON.stringify(value, (_key, field: unknown) =>
+    field !== null && typeof field === 'object' && !Array.isArray(field)
+      ? Object.fromEntries(Object.entries(field).sort(([a], [b]) => a.localeCompare(b)))
+      : field,
+  );
 }
 
 /** Workflow time: inside the workflow sandbox `Date` is Temporal's deterministic clock, so replays agree. */

@@ -18,13 +18,16 @@ import {
 } from '@temporalio/workflow';
 import { quickCall } from './activity-options.js';
 import {
+  applySpecUpdate,
   deleteSignal,
+  specRejectedSignal,
   statusQuery,
   updateSignal,
   type DesiredRun,
   type LoadTestWorkflowInput,
   type LoadTestWorkflowResult,
   type RunTiming,
+  type ValidRun,
 } from './definitions.js';
 import { Generation, isLoadTestGone } from './generation.js';
 
@@ -41,8 +44,11 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
     startDelayMs: input.timing?.startDelayMs ?? DEFAULT_TIMING.startDelayMs,
     idleHistoryLimit: input.timing?.idleHistoryLimit ?? DEFAULT_TIMING.idleHistoryLimit,
   };
-  /** The generation this run of the workflow handles; a newer one means continue as new. */
-  const current = input.desired;
+  /**
+   * The generation this run of the workflow handles; a newer one means continue as new, unless it was applied
+   * to the running runners (applySpec), which makes it current.
+   */
+  let current = input.desired;
   let desired: DesiredRun = input.desired;
   let deleteRequested = input.deleteRequested ?? false;
 
@@ -54,6 +60,21 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
   });
   const generation = new Generation(loadTest, current, timing, input.settled);
   setHandler(statusQuery, () => generation.view);
+  setHandler(
+    applySpecUpdate,
+    async (next) => {
+      // Taken at once, so a signal of the same generation arriving meanwhile is not mistaken for a restart.
+      current = next;
+      if (next.generation > desired.generation) desired = next;
+      return generation.applyLive(next as ValidRun);
+    },
+    { validator: (next: DesiredRun) => generation.checkLive(next) },
+  );
+  setHandler(specRejectedSignal, async ({ generation: rejected, reason }) => {
+    if (rejected > current.generation && generation.view.progress.step === 'running') {
+      await generation.reportRejected(rejected, reason);
+    }
+  });
 
   const interrupted = () => deleteRequested || desired.generation > current.generation;
 

@@ -24,6 +24,13 @@ export interface AwaitOptions<T> {
   /** Give up after this long with `onTimeout`'s answer. */
   timeoutMs?: number;
   onTimeout?: (states: ReadonlyMap<string, RunnerState | undefined>) => T;
+  /** Heartbeat details; default: how many runners are in each state. */
+  heartbeatDetails?: (states: ReadonlyMap<string, RunnerState | undefined>) => unknown;
+  /**
+   * Work that runs beside the wait (polling runners) and may answer before `decide` does; gets `recheck` to ask
+   * for a new decision. Returns its cleanup.
+   */
+  beside?: (answer: (value: T) => void, recheck: () => void) => () => void;
 }
 
 export type Decide<T> = (states: ReadonlyMap<string, RunnerState | undefined>) => T | undefined;
@@ -90,7 +97,7 @@ export async function awaitRunners<T>(
 
     const tick = setInterval(() => {
       const current = states();
-      context.heartbeat(countByKind(current));
+      context.heartbeat(options.heartbeatDetails?.(current) ?? countByKind(current));
       void confirmMissing();
     }, options.heartbeatIntervalMs);
     cleanups.push(() => clearInterval(tick));
@@ -115,12 +122,13 @@ export async function awaitRunners<T>(
       const timer = setTimeout(() => finish({ value: onTimeout(states()) }), options.timeoutMs);
       cleanups.push(() => clearTimeout(timer));
     }
+    if (options.beside !== undefined) cleanups.push(options.beside((value) => finish({ value }), check));
     context.cancelled.catch((error: unknown) => finish({ error }));
     check();
   });
 }
 
-function countByKind(states: ReadonlyMap<string, RunnerState | undefined>): Record<string, number> {
+export function countByKind(states: ReadonlyMap<string, RunnerState | undefined>): Record<string, number> {
   const counts: Record<string, number> = {};
   for (const state of states.values()) {
     const kind = state?.kind ?? 'unseen';

@@ -5,7 +5,14 @@
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { hostname } from 'node:os';
-import type { EventClient, LoadTestClient, LoadTestObject, PodClient, ServiceClient } from '../../src/k8s/index.js';
+import type {
+  EventClient,
+  LoadTestClient,
+  LoadTestObject,
+  PodClient,
+  SecretClient,
+  ServiceClient,
+} from '../../src/k8s/index.js';
 import {
   apiStatusCode,
   describeApiError,
@@ -30,11 +37,32 @@ import {
   type RunnerFailure,
   type RunnersCompleted,
   type RunnersRunning,
+  type RunWatch,
+  type ThresholdAbort,
 } from '../types.js';
-import { awaitRunners, type RunnerPodCache } from './await-runners.js';
+import type { LiveProgress, ProgressHeartbeat } from '../progress.js';
+import { awaitRunners, countByKind, type RunnerPodCache } from './await-runners.js';
 import { eventManifest } from './events.js';
-import { runnerPodManifest, type RunnerState } from './runner-pods.js';
-import { statusPatch } from './status.js';
+import {
+  breachedAbortRule,
+  LIVE_POLL_MS,
+  LiveMerge,
+  PROGRESS_PATCH_MS,
+  snapshotSummary,
+  startSkewMs,
+  statusProgress,
+} from './live-run.js';
+import {
+  controlAddress,
+  ControlRefused,
+  controlSecretManifest,
+  CONTROL_TOKEN_KEY,
+  ControlTokens,
+  RunnerControl,
+  tokenOf,
+} from './runner-control.js';
+import { ownedBy, runnerLabels, runnerPodManifest, runnerState, type RunnerState } from './runner-pods.js';
+import { formatLatency, formatRps, statusPatch } from './status.js';
 
 export type { RunnerPodCache } from './await-runners.js';
 
@@ -42,6 +70,7 @@ export interface KubernetesActivityDeps {
   loadTests: LoadTestClient;
   pods: PodClient;
   services: ServiceClient;
+  secrets: SecretClient;
   events: EventClient;
   /** The worker's shared, started informer of runner pods (src/k8s runnerPodInformer). */
   runnerPods: RunnerPodCache;
@@ -55,6 +84,10 @@ export interface KubernetesActivityDeps {
   concurrency?: number;
   /** Names this worker in Events. Default: the host name (the pod name in a cluster). */
   instance?: string;
+  /** How often running runners are polled for progress, ms. Default LIVE_POLL_MS. */
+  livePollMs?: number;
+  /** `.status.progress` is written at most this often, ms. Default PROGRESS_PATCH_MS. */
+  progressPatchMs?: number;
 }
 
 export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTestActivities {
@@ -62,6 +95,35 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
   const missingGraceMs = deps.missingGraceMs ?? 15_000;
   const concurrency = deps.concurrency ?? 10;
   const instance = deps.instance ?? hostname();
+  const livePollMs = deps.livePollMs ?? LIVE_POLL_MS;
+  const progressPatchMs = deps.progressPatchMs ?? PROGRESS_PATCH_MS;
+  const tokens = new ControlTokens(deps.secrets);
+
+  /** A runner's control endpoint, or undefined when it has none yet (no IP) or its run has no token. */
+  async function controlOf(loadTest: LoadTestRef, generation: number, runner: string) {
+    const address = controlAddress(deps.runnerPods.get(loadTest.namespace, runner));
+    if (address === undefined) return undefined;
+    const token = await tokens.get(loadTest, generation);
+    return token === undefined ? undefined : new RunnerControl(address, token);
+  }
+
+  /** Creates the run's control Secret (or reads the one a previous attempt created) and remembers its token. */
+  async function ensureControlSecret(loadTest: LoadTestRef, generation: number): Promise<void> {
+    const manifest = controlSecretManifest(loadTest, generation, runnerLabels(loadTest, generation), ownedBy(loadTest));
+    const { created, secret } = await deps.secrets.create(manifest).catch((error: unknown) => {
+      throw podRejection(manifest.metadata!.name!, error) ?? error;
+    });
+    const token = created ? manifest.stringData![CONTROL_TOKEN_KEY] : tokenOf(secret);
+    if (token === undefined || secret.metadata?.labels?.[LOADTEST_UID_LABEL] !== loadTest.uid) {
+      // A Secret of that name that is not this run's: never hand its value to runners.
+      throw ApplicationFailure.nonRetryable(
+        `Secret ${manifest.metadata!.name} already exists in namespace ${loadTest.namespace} and is not this run's ` +
+          'control token: rename the LoadTest or delete that Secret',
+        RUNNER_NAME_TAKEN,
+      );
+    }
+    tokens.remember(loadTest, generation, token);
+  }
 
   /** The LoadTest, if it still exists with this uid; otherwise the workflow must clean up and end. */
   async function requireLoadTest(ref: LoadTestRef): Promise<LoadTestObject> {
@@ -95,6 +157,149 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
     await deps.loadTests.patchStatus(loadTest.namespace, loadTest.name, { message });
   }
 
+  function runnerStateOf(namespace: string, runner: string): RunnerState | undefined {
+    const pod = deps.runnerPods.get(namespace, runner);
+    return pod === undefined ? undefined : runnerState(pod);
+  }
+
+  /** Writes the live view into `.status.progress` and the Requests/s and P99 columns. */
+  async function patchProgress(loadTest: LoadTestRef, view: LiveProgress & { running: number }): Promise<void> {
+    await deps.loadTests.patchStatus(loadTest.namespace, loadTest.name, {
+      progress: statusProgress(view),
+      rps: formatRps(view.rps),
+      p99: formatLatency(view.p99Ms),
+    });
+  }
+
+  async function awaitRunnersCompleted(input: RunnersRef & { watch?: RunWatch }): Promise<RunnersCompleted> {
+    const { loadTest, generation, watch } = input;
+    const continueOnLoss = watch?.onRunnerFailure === 'continue';
+    const lost = new Set(watch?.lost ?? []);
+    const live = new LiveMerge();
+    let aborted: ThresholdAbort | undefined;
+    let latestView: (LiveProgress & { running: number }) | undefined;
+
+    const decide = (states: ReadonlyMap<string, RunnerState | undefined>): RunnersCompleted | undefined => {
+      const summaries: RunnerSummary[] = [];
+      // Failures first: one failed runner settles the run (unless lost runners are tolerated) while others send.
+      const ordered = [...states].sort(([, a], [, b]) => Number(b?.kind === 'failed') - Number(a?.kind === 'failed'));
+      for (const [runner, state] of ordered) {
+        if (lost.has(runner)) continue;
+        if (state?.kind === 'failed') {
+          // Stopped for an abort, a runner whose requests failed still reports them: its results count.
+          const summary =
+            aborted !== undefined && state.summary !== undefined ? parseRunnerSummary(state.summary) : undefined;
+          if (summary !== undefined) {
+            summaries.push(summary);
+            continue;
+          }
+          if (!continueOnLoss) return { kind: 'failed', runner, reason: state.reason };
+          lost.add(runner);
+          live.forget(runner);
+          continue;
+        }
+        if (state?.kind !== 'succeeded') return undefined;
+        const summary = parseRunnerSummary(state.summary);
+        if (summary === undefined) {
+          return { kind: 'failed', runner, reason: 'succeeded but left no runner summary in its termination message' };
+        }
+        summaries.push(summary);
+      }
+      if (summaries.length === 0) {
+        const [runner] = [...lost];
+        return { kind: 'failed', runner: runner ?? '(none)', reason: 'was lost, and so was every other runner' };
+      }
+      const results = mergeSummaries(summaries);
+      const skew = startSkewMs(summaries);
+      if (skew !== undefined) results.startSkewMs = skew;
+      if (lost.size > 0) results.lostRunners = [...lost].sort();
+      return { kind: 'succeeded', results, runners: summaries.length, ...(aborted ? { aborted } : {}) };
+    };
+
+    const beside =
+      watch === undefined
+        ? undefined
+        : (answer: (value: RunnersCompleted) => void, recheck: () => void) => {
+            const context = Context.current();
+            const roundStart = Date.now();
+            let lastPatchAt = roundStart;
+            let patching = Promise.resolve();
+            let stopped = false;
+            let polling = false;
+            const poll = async () => {
+              if (polling || stopped) return;
+              polling = true;
+              try {
+                let running = 0;
+                await forEachLimited(input.runners, concurrency, async (runner) => {
+                  if (lost.has(runner)) return;
+                  const state = runnerStateOf(loadTest.namespace, runner);
+                  if (state?.kind === 'succeeded') {
+                    live.record(runner, parseRunnerSummary(state.summary));
+                    return;
+                  }
+                  if (state?.kind !== 'running') return;
+                  running++;
+                  const control = await controlOf(loadTest, generation, runner);
+                  const snapshot = await control?.progress().catch(() => undefined);
+                  if (snapshot !== undefined) live.record(runner, snapshotSummary(snapshot));
+                });
+                const results = live.merged();
+                if (results === undefined || stopped) return;
+                const now = Date.now();
+                latestView = live.view(results, input.runners.length - lost.size, running, now);
+                context.heartbeat({ progress: latestView } satisfies ProgressHeartbeat);
+                if (now - lastPatchAt >= progressPatchMs) {
+                  lastPatchAt = now;
+                  const view = latestView;
+                  patching = patching.then(() => patchProgress(loadTest, view)).catch(() => undefined);
+                }
+                if (aborted === undefined && watch.abort !== undefined && watch.abort.length > 0) {
+                  aborted = breachedAbortRule(results, watch.abort, watch.startAtMs, now);
+                  if (aborted !== undefined) {
+                    // Stop every runner; each then writes its summary and ends, and the wait merges them as usual.
+                    await forEachLimited(input.runners, concurrency, async (runner) => {
+                      const control = await controlOf(loadTest, generation, runner);
+                      await control?.stop().catch(() => undefined);
+                    });
+                  }
+                }
+                recheck();
+              } finally {
+                polling = false;
+              }
+            };
+            const pollTimer = setInterval(() => void poll(), livePollMs);
+            let reportTimer: NodeJS.Timeout | undefined;
+            if (watch.reportAfterMs !== undefined) {
+              reportTimer = setTimeout(() => {
+                // Mid-abort the round goes on: the stop's results are what the workflow needs next.
+                if (aborted !== undefined || latestView === undefined) return;
+                const view = latestView;
+                void patching.then(() => answer({ kind: 'progress', live: view, lost: [...lost].sort() }));
+              }, watch.reportAfterMs);
+            }
+            return () => {
+              stopped = true;
+              clearInterval(pollTimer);
+              clearTimeout(reportTimer);
+            };
+          };
+
+    const outcome = await awaitRunners<RunnersCompleted>(deps.runnerPods, deps.pods, input, decide, {
+      heartbeatIntervalMs,
+      missingGraceMs,
+      // Once runners report, the heartbeat carries the live view (what `watch` and the Web UI show).
+      heartbeatDetails:
+        watch === undefined
+          ? undefined
+          : (states) =>
+              latestView === undefined ? countByKind(states) : ({ progress: latestView } satisfies ProgressHeartbeat),
+      beside,
+    });
+    return outcome;
+  }
+
   return {
     async checkTarget({ loadTest, spec }) {
       const { serviceName, port } = spec.test;
@@ -116,6 +321,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
     async createRunners({ loadTest, generation, spec }) {
       await requireLoadTest(loadTest);
       const manifests = runnerManifests(loadTest, generation, spec, deps.runnerImage);
+      await ensureControlSecret(loadTest, generation);
       const context = Context.current();
       let created = 0;
       const creating = forEachLimited(manifests, concurrency, async (manifest) => {
@@ -193,41 +399,51 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
       }
     },
 
-    async startRunners({ loadTest, runners, startAtMs }) {
+    async startRunners({ loadTest, generation, runners, startAtMs }) {
       const context = Context.current();
       let started = 0;
+      let annotated = 0;
       await forEachLimited(runners, concurrency, async (name) => {
-        // A missing runner is reported by awaitRunnersCompleted, with the reason.
-        await deps.pods.annotate(loadTest.namespace, name, { [START_AT_ANNOTATION]: String(startAtMs) });
-        context.heartbeat({ started: ++started });
+        // Through the runner's control endpoint: milliseconds, where the annotation takes a kubelet sync.
+        const control = await controlOf(loadTest, generation, name);
+        const answered = await control?.start(startAtMs).then(
+          () => true,
+          () => false,
+        );
+        if (answered !== true) {
+          // No endpoint (a runner created before them) or no answer: the annotation reaches it all the same.
+          // A missing runner is reported by awaitRunnersCompleted, with the reason.
+          await deps.pods.annotate(loadTest.namespace, name, { [START_AT_ANNOTATION]: String(startAtMs) });
+          annotated++;
+        }
+        context.heartbeat({ started: ++started, annotated });
       });
     },
 
     async awaitRunnersCompleted(input) {
-      return awaitRunners<RunnersCompleted>(
-        deps.runnerPods,
-        deps.pods,
-        input,
-        (states) => {
-          const failure = firstFailure(states);
-          if (failure !== undefined) return failure;
-          const summaries: RunnerSummary[] = [];
-          for (const [runner, state] of states) {
-            if (state?.kind !== 'succeeded') return undefined;
-            const summary = parseRunnerSummary(state.summary);
-            if (summary === undefined) {
-              return {
-                kind: 'failed',
-                runner,
-                reason: 'succeeded but left no runner summary in its termination message',
-              };
-            }
-            summaries.push(summary);
-          }
-          return { kind: 'succeeded', results: mergeSummaries(summaries), runners: summaries.length };
-        },
-        { heartbeatIntervalMs, missingGraceMs },
-      );
+      return awaitRunnersCompleted(input);
+    },
+
+    async changeRunners({ loadTest, generation, runners, change }) {
+      const applied: string[] = [];
+      const refused: { runner: string; reason: string }[] = [];
+      await forEachLimited(runners, concurrency, async (runner) => {
+        const state = runnerStateOf(loadTest.namespace, runner);
+        if (state?.kind === 'succeeded' || state?.kind === 'failed') return; // ended: nothing to change
+        const control = await controlOf(loadTest, generation, runner);
+        if (control === undefined) {
+          refused.push({ runner, reason: 'has no control endpoint' });
+          return;
+        }
+        try {
+          await control.change(change);
+          applied.push(runner);
+        } catch (error) {
+          if (!(error instanceof ControlRefused)) throw error; // unreachable: retry the activity
+          refused.push({ runner, reason: error.message });
+        }
+      });
+      return { applied: applied.sort(), refused };
     },
 
     async deleteRunners({ loadTest, exceptGeneration, keepFinished }) {

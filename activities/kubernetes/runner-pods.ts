@@ -26,6 +26,8 @@ import {
   runnerName,
   runnerOptionsFromSpec,
 } from '../../src/runner/contract.js';
+import { CONTROL_PORT, CONTROL_PORT_NAME, CONTROL_TOKEN_ENV } from '../../src/runner/control-api.js';
+import { CONTROL_TOKEN_KEY, controlSecretName } from './runner-control.js';
 
 export const RUNNER_CONTAINER = 'runner';
 const PODINFO_VOLUME = 'podinfo';
@@ -46,6 +48,20 @@ export function runnerLabels(loadTest: LoadTestRef, generation: number): Record<
     [LOADTEST_NAME_LABEL]: labelSafe(loadTest.name),
     [GENERATION_LABEL]: String(generation),
   };
+}
+
+/** Makes the LoadTest the controller of what a run creates, so that deleting it deletes them. */
+export function ownedBy(loadTest: LoadTestRef) {
+  return [
+    {
+      apiVersion: LOADTEST_API_VERSION,
+      kind: LOADTEST_KIND,
+      name: loadTest.name,
+      uid: loadTest.uid,
+      controller: true,
+      blockOwnerDeletion: true,
+    },
+  ];
 }
 
 /** The uid and gid the runner image runs as (Dockerfile: `USER 1000:1000`). */
@@ -112,8 +128,8 @@ function usersOwn(map: Record<string, string> | undefined, isOperators: (key: st
 
 /**
  * One runner: owned by its LoadTest (so deleting the LoadTest deletes it), never restarted, waiting for the
- * start time that startRunners writes into its annotations (seen through a downwardAPI volume), and writing
- * its summary where Kubernetes reads the termination message.
+ * start that startRunners sends to its control endpoint (or, as a fallback, writes into its annotations, seen
+ * through a downwardAPI volume), and writing its summary where Kubernetes reads the termination message.
  */
 export function runnerPodManifest({ loadTest, generation, index, spec, image }: RunnerPodInput): V1Pod {
   const options = { ...runnerOptionsFromSpec(spec, loadTest.namespace), startAtFile: POD_ANNOTATIONS_FILE };
@@ -128,16 +144,7 @@ export function runnerPodManifest({ loadTest, generation, index, spec, image }: 
       // The CRD refuses the operator's keys in spec.runner; a LoadTest stored before it did still cannot take them.
       labels: { ...usersOwn(runner.labels, isOperatorLabelKey), ...runnerLabels(loadTest, generation) },
       ...(Object.keys(annotations).length > 0 ? { annotations } : {}),
-      ownerReferences: [
-        {
-          apiVersion: LOADTEST_API_VERSION,
-          kind: LOADTEST_KIND,
-          name: loadTest.name,
-          uid: loadTest.uid,
-          controller: true,
-          blockOwnerDeletion: true,
-        },
-      ],
+      ownerReferences: ownedBy(loadTest),
     },
     spec: {
       restartPolicy: 'Never',
@@ -157,7 +164,19 @@ export function runnerPodManifest({ loadTest, generation, index, spec, image }: 
         {
           name: RUNNER_CONTAINER,
           image,
-          args: runnerArgs(options, { summaryFile: DEFAULT_TERMINATION_MESSAGE_PATH }),
+          args: [
+            ...runnerArgs(options, { summaryFile: DEFAULT_TERMINATION_MESSAGE_PATH }),
+            '--control-port',
+            String(CONTROL_PORT),
+          ],
+          ports: [{ name: CONTROL_PORT_NAME, containerPort: CONTROL_PORT, protocol: 'TCP' }],
+          // The run's control token: only the operator and these runners know it (src/runner/control-api.ts).
+          env: [
+            {
+              name: CONTROL_TOKEN_ENV,
+              valueFrom: { secretKeyRef: { name: controlSecretName(loadTest, generation), key: CONTROL_TOKEN_KEY } },
+            },
+          ],
           terminationMessagePolicy: 'File',
           securityContext: RUNNER_CONTAINER_SECURITY,
           resources: runnerResources(runner.resources),
@@ -190,7 +209,8 @@ export type RunnerState =
   | { kind: 'pending'; detail?: string }
   | { kind: 'running' }
   | { kind: 'succeeded'; summary: string }
-  | { kind: 'failed'; reason: string };
+  /** `summary`: the termination message of a runner that ended with failed requests (it still reports them). */
+  | { kind: 'failed'; reason: string; summary?: string };
 
 /** What a runner pod's status says about its runner. */
 export function runnerState(pod: V1Pod): RunnerState {
@@ -208,7 +228,11 @@ export function runnerState(pod: V1Pod): RunnerState {
       };
     }
     if (terminated !== undefined) {
-      return { kind: 'failed', reason: describeExit(terminated.exitCode, terminated.reason, terminated.message) };
+      const reason = describeExit(terminated.exitCode, terminated.reason, terminated.message);
+      if (terminated.exitCode === RUNNER_EXIT.requestsFailed && terminated.message !== undefined) {
+        return { kind: 'failed', reason, summary: terminated.message };
+      }
+      return { kind: 'failed', reason };
     }
     const why = [pod.status?.reason, pod.status?.message].filter(Boolean).join(': ');
     return { kind: 'failed', reason: `failed${why ? `: ${why}` : ''}` };

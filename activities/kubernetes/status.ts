@@ -5,6 +5,8 @@ import type { StatusReport } from '../types.js';
 
 /** The one condition, Knative-style: Unknown while running, True when finished, False when failed. */
 export const SUCCEEDED_CONDITION = 'Succeeded';
+/** How the latest live change of the spec went: True applied to the running runners, False refused. */
+export const SPEC_APPLIED_CONDITION = 'SpecApplied';
 
 interface Condition {
   type: string;
@@ -58,7 +60,8 @@ export function statusPatch(
   current?: LoadTestObject['status'],
   replicas?: number,
 ): LoadTestStatusPatch {
-  const previous = (current?.conditions as Condition[] | undefined)?.find((c) => c.type === SUCCEEDED_CONDITION);
+  const conditions = (current?.conditions as Condition[] | undefined) ?? [];
+  const previous = conditions.find((c) => c.type === SUCCEEDED_CONDITION);
   const status = CONDITION_STATUS[report.state];
   const condition: Condition = {
     type: SUCCEEDED_CONDITION,
@@ -79,8 +82,36 @@ export function statusPatch(
     completionTime: report.completionTime ?? null,
     results: report.results ?? null,
     thresholds: report.thresholds ?? null,
-    rps: report.results ? formatRps(report.results.rps) : null,
-    p99: report.results ? formatLatency(report.results.latencyMs.p99) : null,
-    conditions: [condition],
+    // While executing, the live view owns these columns (activities/kubernetes/live-run.ts).
+    ...(report.state === 'executing'
+      ? {}
+      : {
+          rps: report.results ? formatRps(report.results.rps) : null,
+          p99: report.results ? formatLatency(report.results.latencyMs.p99) : null,
+        }),
+    // A merge patch replaces the whole list: keep the conditions others own (SpecApplied, from live changes).
+    conditions: [condition, ...otherConditions(conditions, report)],
+    // A new run starts without the previous run's live numbers; a settled one keeps its last view.
+    ...(report.state === 'pending' ? { progress: null } : {}),
   };
+}
+
+/** The conditions besides Succeeded: SpecApplied as the report says (or as it was), and any others as they are. */
+function otherConditions(conditions: readonly Condition[], report: StatusReport): Condition[] {
+  const others = conditions.filter((c) => c.type !== SUCCEEDED_CONDITION);
+  const applied = report.specApplied;
+  if (applied === undefined) return others;
+  const previous = others.find((c) => c.type === SPEC_APPLIED_CONDITION);
+  const condition: Condition = {
+    type: SPEC_APPLIED_CONDITION,
+    status: applied.status,
+    reason: applied.reason,
+    message: applied.message,
+    observedGeneration: applied.generation,
+    lastTransitionTime:
+      previous?.status === applied.status && previous.lastTransitionTime
+        ? previous.lastTransitionTime
+        : report.transitionTime,
+  };
+  return [...others.filter((c) => c.type !== SPEC_APPLIED_CONDITION), condition];
 }

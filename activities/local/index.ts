@@ -124,6 +124,12 @@ export function createLocalActivities(deps: LocalActivitiesDeps): LoadTestActivi
       }
     },
 
+    changeRunners({ runners: names }) {
+      // Local runners are plain processes without a control endpoint: a change restarts the run instead.
+      const refused = names.map((runner) => ({ runner, reason: 'local runners take no live changes' }));
+      return Promise.resolve({ applied: [], refused });
+    },
+
     async deleteRunners({ loadTest, exceptGeneration, keepFinished }) {
       const doomed = runners
         .of(loadTest)

@@ -7,13 +7,14 @@ import { ResilientInformer, type InformerOptions } from './informer.js';
 import { KubernetesEvents, type EventClient } from './events.js';
 import { KubernetesLoadTests, loadTestsPath, type LoadTestClient, type LoadTestObject } from './loadtests.js';
 import { KubernetesPods, type PodClient } from './pods.js';
+import { KubernetesSecrets, type SecretClient } from './secrets.js';
 import { KubernetesServices, type ServiceClient } from './services.js';
 import { RUNNER_SELECTOR } from './labels.js';
 
 export { loadKubeConfig, selectKubeConfig, KubeSelectionError, type KubeSelection } from './config.js';
 export * from './errors.js';
 export * from './labels.js';
-export type { EventClient, LoadTestClient, LoadTestObject, PodClient, ServiceClient };
+export type { EventClient, LoadTestClient, LoadTestObject, PodClient, SecretClient, ServiceClient };
 export type { LoadTestApply, LoadTestList, LoadTestStatusPatch } from './loadtests.js';
 export { ResilientInformer, WatchStalledError, type InformerOptions } from './informer.js';
 
@@ -22,6 +23,7 @@ export interface Kubernetes {
   loadTests: KubernetesLoadTests;
   pods: PodClient;
   services: ServiceClient;
+  secrets: SecretClient;
   events: EventClient;
 }
 
@@ -31,6 +33,7 @@ export function createKubernetes(config: KubeConfig): Kubernetes {
     loadTests: new KubernetesLoadTests(config),
     pods: new KubernetesPods(config),
     services: new KubernetesServices(config),
+    secrets: new KubernetesSecrets(config),
     events: new KubernetesEvents(config),
   };
 }

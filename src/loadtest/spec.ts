@@ -455,6 +455,10 @@ export interface LoadTestResults {
   pipelining?: number;
   /** A request mix's results per request name; each adds up to the totals above (dropped: totals only). */
   byRequest?: Record<string, RequestResults>;
+  /** How far apart the runners began sending, ms: the latest first send minus the earliest. */
+  startSkewMs?: number;
+  /** Runners lost during the run (`spec.onRunnerFailure: continue`): their requests are not in these results. */
+  lostRunners?: string[];
 }
 
 /** One request's results in a request mix (LoadTestResults.byRequest). */
@@ -489,9 +493,23 @@ export interface LoadTestStatus {
   message?: string;
   results?: LoadTestResults;
   thresholds?: ThresholdResult[];
-  /** requests/s and p99 pre-formatted for printer columns. */
+  /** requests/s and p99 pre-formatted for printer columns: live while executing, final once finished. */
   rps?: string;
   p99?: string;
+  /** The merged live view while executing, written at most every 10 s. */
+  progress?: LoadTestProgress;
+}
+
+/** `.status.progress`: all runners' results so far, merged exactly. */
+export interface LoadTestProgress {
+  requests: number;
+  errors: number;
+  /** Requests per second since the previous update. */
+  rps: number;
+  p99Ms: number;
+  runnersRunning: number;
+  /** ISO time of this view. */
+  updated: string;
 }
 
 export interface LoadTestMetadata {

@@ -17,7 +17,17 @@ export function generationOf(object: LoadTestObject): number {
  * generation it takes on in `.status.observedGeneration`, so that is the level the watcher reconciles to.
  */
 export function needsSignal(object: LoadTestObject): boolean {
-  return object.status?.observedGeneration !== generationOf(object);
+  const generation = generationOf(object);
+  if (object.status?.observedGeneration === generation) return false;
+  // A live change the running workflow refused for good stays refused until the spec changes again.
+  const conditions = (object.status?.conditions ?? []) as Array<{
+    type?: string;
+    reason?: string;
+    observedGeneration?: number;
+  }>;
+  return !conditions.some(
+    (c) => c.type === 'SpecApplied' && c.reason === 'Rejected' && c.observedGeneration === generation,
+  );
 }
 
 export function isBeingDeleted(object: LoadTestObject): boolean {

@@ -9,7 +9,7 @@ import type { ActivityInterceptorsFactory } from '@temporalio/worker';
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import type { LoadTestObject } from '../k8s/index.js';
 
-export type ReconcileResult = 'signalled' | 'unchanged' | 'deleted' | 'error';
+export type ReconcileResult = 'signalled' | 'unchanged' | 'deleted' | 'error' | 'applied' | 'rejected';
 
 /** The watcher's counters; its interface for them (src/operator/watcher.ts) is as small as it needs. */
 export interface OperatorMetrics {

@@ -7,13 +7,17 @@
  *   exists (or exists with another uid) when the watcher lists.
  * It holds no state of its own: Kubernetes and Temporal hold it all, and every call it makes is idempotent.
  */
-import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { ApplicationFailure, WorkflowNotFoundError, WorkflowUpdateFailedError, type Client } from '@temporalio/client';
 import type { LoadTestClient, LoadTestObject } from '../k8s/index.js';
 import { loadTestWorkflowId, parseLoadTestWorkflowId, type LoadTestRef } from '../loadtest/workflow-id.js';
 import {
+  applySpecUpdate,
   deleteSignal,
   LOADTEST_WORKFLOW_TYPE,
+  SPEC_REJECTED,
+  specRejectedSignal,
   updateSignal,
+  type DesiredRun,
   type LoadTestWorkflowInput,
   type RunTiming,
 } from '../../workflows/definitions.js';
@@ -58,7 +62,7 @@ export interface WatcherOptions {
 
 /** What the watcher counts. */
 export interface WatcherMetrics {
-  reconciled(result: 'signalled' | 'unchanged' | 'deleted' | 'error'): void;
+  reconciled(result: 'signalled' | 'unchanged' | 'deleted' | 'error' | 'applied' | 'rejected'): void;
   signalled(signal: 'update' | 'delete'): void;
   relisted(resource: 'loadtests'): void;
 }
@@ -124,6 +128,9 @@ export class LoadTestWatcher {
     }
     const loadTest = refOf(object);
     const desired = desiredRunOf(object);
+    if (object.status?.state === 'executing' && desired.problems === undefined) {
+      if (await this.applyLive(loadTest, desired)) return;
+    }
     const input: LoadTestWorkflowInput = { loadTest, desired, timing: this.options.timing };
     await this.options.client.workflow.signalWithStart(LOADTEST_WORKFLOW_TYPE, {
       ...loadTestStartOptions(input, this.options.taskQueue),
@@ -133,6 +140,41 @@ export class LoadTestWatcher {
     this.options.metrics?.signalled('update');
     this.options.metrics?.reconciled('signalled');
     this.options.log.info({ loadTest, generation: desired.generation }, 'signalled workflow with generation');
+  }
+
+  /**
+   * Offers a new generation of an executing LoadTest to its running runners (the applySpec Update). True when
+   * that settled it: applied, or refused for good (the workflow is told, and says so in the SpecApplied
+   * condition). False when the run cannot take it live, or the workflow does not answer in time: then the
+   * generation goes the usual way, a restart.
+   */
+  private async applyLive(loadTest: LoadTestRef, desired: DesiredRun): Promise<boolean> {
+    const handle = this.options.client.workflow.getHandle(loadTestWorkflowId(loadTest));
+    try {
+      const applied = await withTimeout(
+        handle.executeUpdate(applySpecUpdate, { args: [desired], updateId: `spec-${desired.generation}` }),
+        LIVE_UPDATE_TIMEOUT_MS,
+      );
+      this.options.metrics?.reconciled('applied');
+      this.options.log.info({ loadTest, generation: desired.generation }, applied.message);
+      return true;
+    } catch (error) {
+      const cause = error instanceof WorkflowUpdateFailedError ? error.cause : undefined;
+      if (cause instanceof ApplicationFailure && cause.type === SPEC_REJECTED) {
+        await handle.signal(specRejectedSignal, { generation: desired.generation, reason: cause.message });
+        this.options.metrics?.reconciled('rejected');
+        this.options.log.warn(
+          { loadTest, generation: desired.generation, reason: cause.message },
+          'live change refused',
+        );
+        return true;
+      }
+      this.options.log.info(
+        { loadTest, generation: desired.generation, reason: error instanceof Error ? error.message : String(error) },
+        'generation not applied live; restarting the run',
+      );
+      return false;
+    }
   }
 
   async signalDelete(loadTest: LoadTestRef): Promise<void> {
@@ -196,4 +238,15 @@ export class LoadTestWatcher {
       }
     }
   }
+}
+
+/** How long the watcher waits for a running workflow to take a live change before restarting the run instead. */
+const LIVE_UPDATE_TIMEOUT_MS = 15_000;
+
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer within ${ms / 1000}s`)), ms);
+  });
+  return Promise.race([work, timeout]).finally(() => clearTimeout(timer));
 }

@@ -129,6 +129,10 @@ export class FakeBackend {
         this.record('awaitRunnersCompleted', input);
         return this.completed instanceof Gate ? heartbeatUntil(this.completed.promise) : this.completed;
       },
+      changeRunners: (input) => {
+        this.record('changeRunners', input);
+        return Promise.resolve({ applied: input.runners, refused: [] });
+      },
       deleteRunners: (input) => {
         this.record('deleteRunners', input);
         return Promise.resolve([]);

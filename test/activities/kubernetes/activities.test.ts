@@ -7,7 +7,16 @@ import { runnerPodManifest } from '../../../activities/kubernetes/runner-pods.js
 import { LOADTEST_GONE, RUNNER_NAME_TAKEN, type LoadTestActivities } from '../../../activities/types.js';
 import { START_AT_ANNOTATION } from '../../../src/runner/contract.js';
 import { sampleSpec } from '../../workflows/fake-backend.js';
-import { FakeEvents, FakeLoadTests, FakePodCache, FakePods, FakeServices, runnerSummary, withPhase } from './fakes.js';
+import {
+  FakeEvents,
+  FakeLoadTests,
+  FakePodCache,
+  FakePods,
+  FakeSecrets,
+  FakeServices,
+  runnerSummary,
+  withPhase,
+} from './fakes.js';
 
 const loadTest = { namespace: 'default', name: 'example', uid: 'uid-1' };
 const test = sampleSpec().test;
@@ -30,6 +39,7 @@ describe('Kubernetes activities', () => {
     loadTests.add('default', 'example', 'uid-1');
     services.add('default', 'nginx', [80]);
     activities = createKubernetesActivities({
+      secrets: new FakeSecrets(),
       pods,
       loadTests,
       services,

@@ -1,5 +1,5 @@
 /** In-memory stand-ins for the Kubernetes clients the activities use, counting the API calls made. */
-import type { CoreV1Event, V1Pod, V1Service } from '@kubernetes/client-node';
+import type { CoreV1Event, V1Pod, V1Secret, V1Service } from '@kubernetes/client-node';
 import { EventEmitter } from 'node:events';
 import type {
   EventClient,
@@ -8,6 +8,7 @@ import type {
   LoadTestObject,
   LoadTestStatusPatch,
   PodClient,
+  SecretClient,
   ServiceClient,
 } from '../../../src/k8s/index.js';
 import type { RunnerPodCache } from '../../../activities/kubernetes/index.js';
@@ -90,6 +91,25 @@ export class FakeServices implements ServiceClient {
   }
   get(namespace: string, name: string) {
     return Promise.resolve(this.services.get(`${namespace}/${name}`));
+  }
+}
+
+export class FakeSecrets implements SecretClient {
+  readonly secrets = new Map<string, V1Secret>();
+  create(secret: V1Secret) {
+    const key = `${secret.metadata!.namespace}/${secret.metadata!.name}`;
+    const existing = this.secrets.get(key);
+    if (existing !== undefined) return Promise.resolve({ created: false, secret: existing });
+    // As the API server does: stringData comes back base64-encoded in data.
+    const data = Object.fromEntries(
+      Object.entries(secret.stringData ?? {}).map(([k, v]) => [k, Buffer.from(v).toString('base64')]),
+    );
+    const stored: V1Secret = { ...secret, stringData: undefined, data };
+    this.secrets.set(key, stored);
+    return Promise.resolve({ created: true, secret: stored });
+  }
+  get(namespace: string, name: string) {
+    return Promise.resolve(this.secrets.get(`${namespace}/${name}`));
   }
 }
 

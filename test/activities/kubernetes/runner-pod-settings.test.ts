@@ -21,7 +21,7 @@ import { RUNNER_POD_REJECTED } from '../../../activities/types.js';
 import { isOperatorAnnotationKey, isOperatorLabelKey } from '../../../src/loadtest/kubernetes-values.js';
 import { validateLoadTestSpec, type LoadTestSpec } from '../../../src/loadtest/spec.js';
 import { START_AT_ANNOTATION } from '../../../src/runner/contract.js';
-import { FakeEvents, FakeLoadTests, FakePodCache, FakePods, FakeServices } from './fakes.js';
+import { FakeEvents, FakeLoadTests, FakePodCache, FakePods, FakeSecrets, FakeServices } from './fakes.js';
 
 const DOCKERFILE = fileURLToPath(new URL('../../../../Dockerfile', import.meta.url));
 const loadTest = { namespace: 'team-a', name: 'checkout', uid: '1b4e28ba-2fa1-11d2-883f-0016d3cca427' };
@@ -198,6 +198,7 @@ describe('runner pod settings', () => {
       const loadTests = new FakeLoadTests();
       loadTests.add(loadTest.namespace, loadTest.name, loadTest.uid);
       return createKubernetesActivities({
+        secrets: new FakeSecrets(),
         pods,
         loadTests,
         services: new FakeServices(),

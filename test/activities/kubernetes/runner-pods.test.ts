@@ -79,6 +79,8 @@ describe('runner pods', () => {
       assert.deepEqual(state, {
         kind: 'failed',
         reason: 'exited with code 1 (some requests failed): 7 of 10 requests failed (status 503: 7)',
+        // What it measured still counts when the run stopped it (abortOnFail).
+        summary: message,
       });
     });
 
