@@ -17,7 +17,13 @@ import {
   OPERATOR_LABEL_KEYS,
   quantityProblem,
 } from './kubernetes-values.js';
-import { thresholdProblem, thresholdRequestNames, thresholdTexts } from './thresholds.js';
+import {
+  thresholdEntryProblem,
+  thresholdRequestNames,
+  thresholdTexts,
+  unknownFieldsMessage,
+  type ThresholdEntry,
+} from './thresholds.js';
 
 export const LOADTEST_GROUP = 'example.org';
 export const LOADTEST_VERSION = 'v1';
@@ -43,9 +49,7 @@ const withoutNullFields = (value: unknown): unknown =>
  * silently dropped `repaet` would run a different test than the one written.
  */
 const unknownFieldMessage = (issue: { code?: string; keys?: string[] }): string | undefined =>
-  issue.code === 'unrecognized_keys'
-    ? `unknown field${issue.keys!.length > 1 ? 's' : ''} ${issue.keys!.map((key) => `"${key}"`).join(', ')}`
-    : undefined;
+  issue.code === 'unrecognized_keys' ? unknownFieldsMessage(issue.keys!) : undefined;
 
 /** A duration of nothing but zeros ("0s", "0m0.0s"): valid as a duration, not as the length of a stage. */
 const ZERO_DURATION = /^(0+(\.0+)?(ms|s|m|h))+$/;
@@ -367,30 +371,17 @@ export const runnerSpecSchema = section({
   }),
 });
 
-/** One threshold expression, "p99 < 250ms" (src/loadtest/thresholds.ts THRESHOLD_RULES). */
-const thresholdExpressionSchema = z
-  .string({
-    message: 'a threshold is a string such as "p99 < 250ms" or an object {threshold, abortOnFail, delayAbortEval}',
-  })
-  .max(64, 'a threshold is at most 64 characters')
-  .superRefine((threshold, ctx) => {
-    const problem = thresholdProblem(threshold);
-    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
-  });
+/**
+ * One item of spec.thresholds: the expression ("p99 < 250ms") or k6's object form. One check, shared with the
+ * admission policy's CEL (src/loadtest/thresholds.ts thresholdEntryProblem), so both give the same message.
+ */
+const thresholdEntrySchema = z.custom<ThresholdEntry>().superRefine((entry, ctx) => {
+  const problem = thresholdEntryProblem(entry);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
 
-/** k6's object form of a threshold: the expression, and whether a live breach stops the run. */
-const thresholdObjectSchema = z.strictObject(
-  {
-    threshold: thresholdExpressionSchema,
-    abortOnFail: z.boolean({ message: 'abortOnFail must be true or false' }).optional(),
-    delayAbortEval: z
-      .string()
-      .max(32, 'delayAbortEval is at most 32 characters')
-      .regex(DURATION_PATTERN, 'delayAbortEval must look like "10s", "500ms" or "2m"')
-      .optional(),
-  },
-  { error: unknownFieldMessage },
-);
+/** What a lost runner does to the run; unset means fail (the CRD's default). */
+export const ON_RUNNER_FAILURE = ['fail', 'continue'] as const;
 
 export const loadTestSpecSchema = z.preprocess(
   (spec) => withoutNullFields(spec),
@@ -403,12 +394,9 @@ export const loadTestSpecSchema = z.preprocess(
           .min(1, 'replicas must be at least 1')
           .max(1000, 'replicas must be at most 1000'),
         test: testSpecSchema,
-        thresholds: z
-          .array(z.union([thresholdExpressionSchema, thresholdObjectSchema]))
-          .max(32, 'at most 32 thresholds')
-          .optional(),
+        thresholds: z.array(thresholdEntrySchema).max(32, 'at most 32 thresholds').optional(),
         onRunnerFailure: z
-          .enum(['fail', 'continue'], { message: 'onRunnerFailure must be "fail" or "continue"' })
+          .enum(ON_RUNNER_FAILURE, { message: 'onRunnerFailure must be "fail" or "continue"' })
           .optional(),
         runner: runnerSpecSchema.optional(),
       },
@@ -416,7 +404,9 @@ export const loadTestSpecSchema = z.preprocess(
     )
     .superRefine((spec, ctx) => {
       const known = new Set((spec.test.requests ?? []).map((request) => request.name));
-      for (const name of thresholdRequestNames(thresholdTexts(spec.thresholds))) {
+      // Only the valid items: an invalid one has its own message, and may hold anything (null, a number).
+      const valid = (spec.thresholds ?? []).filter((entry) => thresholdEntryProblem(entry) === undefined);
+      for (const name of thresholdRequestNames(thresholdTexts(valid))) {
         if (!known.has(name)) {
           ctx.addIssue({ code: 'custom', path: ['thresholds'], message: `${SPEC_MESSAGES.unknownRequest}: "${name}"` });
         }

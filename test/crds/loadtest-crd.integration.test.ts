@@ -65,7 +65,11 @@ describe('the LoadTest CRD', function () {
 
     assert.equal(result.code, 0, result.stderr);
     const { spec } = JSON.parse(result.stdout) as { spec: unknown };
-    assert.deepEqual(spec, { replicas: 1, test: { serviceName: 'checkout', method: 'GET', port: 80, path: '/' } });
+    assert.deepEqual(spec, {
+      replicas: 1,
+      test: { serviceName: 'checkout', method: 'GET', port: 80, path: '/' },
+      onRunnerFailure: 'fail',
+    });
   });
 
   describe('a misspelled field (spec.test.repaet)', () => {

@@ -441,6 +441,91 @@ const RUNNER_V2_CLOSED_AND_URL_CASES: SpecCase[] = [
   ),
 ];
 
+/** A spec over a Service for 10s with these thresholds. */
+const withThresholds = (...thresholds: unknown[]) => ({ ...withTest({ duration: '10s' }), thresholds });
+
+/**
+ * Object thresholds and onRunnerFailure, issue 13. The CRD leaves threshold items untyped (a string or an object);
+ * crds/loadtest-validation.yaml, the admission policy applied with it, checks them, one message per item.
+ */
+const THRESHOLD_OBJECT_CASES: SpecCase[] = [
+  valid(
+    'an object threshold with abortOnFail and delayAbortEval, beside a string one',
+    withThresholds({ threshold: 'p99 < 250ms', abortOnFail: true, delayAbortEval: '10s' }, 'errorRate < 1%'),
+  ),
+  valid('an object threshold with its expression alone', withThresholds({ threshold: 'rps > 100' })),
+  valid('onRunnerFailure continue', { ...withTest({ duration: '10s' }), onRunnerFailure: 'continue' }),
+  valid('onRunnerFailure fail', { ...withTest({ duration: '10s' }), onRunnerFailure: 'fail' }),
+  invalid(
+    'an object threshold with a misspelled field (abortOnFial)',
+    withThresholds({ threshold: 'p99 < 250ms', abortOnFial: true }),
+    'spec.thresholds',
+    'unknown field "abortOnFial"',
+  ),
+  invalid(
+    'an object threshold whose delayAbortEval is not a duration ("10 seconds")',
+    withThresholds({ threshold: 'p99 < 250ms', abortOnFail: true, delayAbortEval: '10 seconds' }),
+    'spec.thresholds',
+    'delayAbortEval must look like "10s", "500ms" or "2m"',
+  ),
+  invalid(
+    'an object threshold whose abortOnFail is not a boolean ("yes")',
+    withThresholds({ threshold: 'p99 < 250ms', abortOnFail: 'yes' }),
+    'spec.thresholds',
+    'abortOnFail must be true or false',
+  ),
+  invalid(
+    'an object threshold without threshold',
+    withThresholds({ abortOnFail: true, delayAbortEval: '10s' }),
+    'spec.thresholds',
+    'a threshold object needs threshold, the expression',
+  ),
+  invalid(
+    'a number as a threshold',
+    withThresholds(250),
+    'spec.thresholds',
+    'a threshold is a string such as "p99 < 250ms" or an object {threshold, abortOnFail, delayAbortEval}',
+  ),
+  invalid(
+    'a list as a threshold',
+    withThresholds(['p99 < 250ms']),
+    'a threshold is a string such as "p99 < 250ms" or an object {threshold, abortOnFail, delayAbortEval}',
+  ),
+  invalid(
+    'an object threshold whose expression is not one ("p98 < 2ms")',
+    withThresholds({ threshold: 'p98 < 2ms', abortOnFail: true }),
+    'spec.thresholds',
+    'thresholds look like "p99 < 250ms", "errorRate < 1%", "rps > 1000" or "p99{name:checkout} < 300ms"',
+  ),
+  invalid(
+    'an object threshold whose latency takes a percentage ("p99 < 5%")',
+    withThresholds({ threshold: 'p99 < 5%' }),
+    'latency thresholds (p50, p90, p95, p99, p99.9, max, mean) take ms, s or us',
+  ),
+  invalid(
+    'a threshold expression longer than 64 characters',
+    withThresholds({ threshold: `p99 <${' '.repeat(60)}250ms` }),
+    'a threshold is at most 64 characters',
+  ),
+  invalid(
+    'an object threshold naming a request that is not in the mix',
+    { ...mix(home), thresholds: [{ threshold: 'p99{name:checkout} < 300ms', abortOnFail: true }] },
+    'spec.thresholds',
+    'a threshold names a request ({name:...}) that is not in test.requests',
+  ),
+  valid('an object threshold naming a request of the mix', {
+    ...mix(home),
+    thresholds: [{ threshold: 'p99{name:home} < 300ms', abortOnFail: true, delayAbortEval: '1m30s' }],
+  }),
+  invalid(
+    'onRunnerFailure "sometimes"',
+    { ...withTest({ duration: '10s' }), onRunnerFailure: 'sometimes' },
+    'spec.onRunnerFailure',
+    '"fail"',
+    '"continue"',
+  ),
+];
+
 export const SPEC_CASES: SpecCase[] = [
   valid('the smallest spec: replicas and a Service', { replicas: 1, test: service }),
   valid('every test field set, at their limits', {
@@ -523,4 +608,5 @@ export const SPEC_CASES: SpecCase[] = [
   ...RUNNER_CASES,
   ...RUNNER_V2_CASES,
   ...RUNNER_V2_CLOSED_AND_URL_CASES,
+  ...THRESHOLD_OBJECT_CASES,
 ];

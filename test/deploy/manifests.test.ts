@@ -36,6 +36,8 @@ const CLUSTER_WIDE = [
   'Deployment loadtest-operator/loadtest-operator-worker',
   'Namespace /loadtest-operator',
   'ServiceAccount loadtest-operator/loadtest-operator',
+  'ValidatingAdmissionPolicy /loadtests.example.org',
+  'ValidatingAdmissionPolicyBinding /loadtests.example.org',
 ];
 
 /** The parts of a Deployment's pod that must not depend on how it was installed. */
@@ -250,6 +252,20 @@ describe('install manifests (config/ and charts/loadtest-operator)', function ()
         assert.ok(
           (await readFile(join(REPO, copy), 'utf8')) === crd,
           `${copy} differs from crds/loadtest.yaml: cp crds/loadtest.yaml ${copy}`,
+        );
+      }
+    });
+
+    it('config/crd and the chart carry the admission policy crds/loadtest-validation.yaml unchanged', async function () {
+      const policy = await readFile(join(REPO, 'crds/loadtest-validation.yaml'), 'utf8');
+      // In the chart it is a template, so that `helm upgrade` brings a new operator's rules (crds/ it never upgrades).
+      for (const copy of [
+        'config/crd/loadtest-validation.yaml',
+        'charts/loadtest-operator/templates/loadtest-validation.yaml',
+      ]) {
+        assert.ok(
+          (await readFile(join(REPO, copy), 'utf8')) === policy,
+          `${copy} differs from crds/loadtest-validation.yaml: cp crds/loadtest-validation.yaml ${copy}`,
         );
       }
     });

@@ -1,7 +1,8 @@
 /**
  * The apiserver answers every threshold as the zod schema does: a generated sample of near misses and valid
  * thresholds, applied with a server-side dry run, is rejected exactly where validateLoadTestSpec rejects it,
- * with the same message.
+ * with the same message. Every other batch writes them in the object form, {threshold: "..."}: the admission policy
+ * (crds/loadtest-validation.yaml) checks both forms, and names each invalid item in one denial.
  */
 import { strict as assert } from 'node:assert';
 import { validateLoadTestSpec } from '../../src/loadtest/spec.js';
@@ -11,8 +12,11 @@ import { generatedThresholds } from './threshold-samples.js';
 /** The CRD takes at most 32 thresholds per LoadTest. */
 const BATCH = 32;
 
+/** One item of the policy's denial: `spec.thresholds[3]: message`, items separated by "; ". */
+const POLICY_ITEM = /spec\.thresholds\[(\d+)\]: (.+?)(?=; spec\.thresholds\[|$)/gm;
+
 /** index → message of every threshold the apiserver rejected in one dry-run apply. */
-async function apiserverProblems(thresholds: string[]): Promise<Map<number, string>> {
+async function apiserverProblems(thresholds: unknown[]): Promise<Map<number, string>> {
   const manifest = loadTestManifest('default', 'threshold-rules', {
     replicas: 1,
     test: { url: 'http://target/' },
@@ -23,7 +27,8 @@ async function apiserverProblems(thresholds: string[]): Promise<Map<number, stri
     await kubectl(['apply', '--dry-run=server', '-f', '-'], JSON.stringify(manifest));
   } catch (error) {
     if (!(error instanceof KubectlError)) throw error;
-    for (const match of error.message.matchAll(/spec\.thresholds\[(\d+)\]: Invalid value: "string": (.+)$/gm)) {
+    assert.match(error.message, /ValidatingAdmissionPolicy '[^']+' with binding '[^']+' denied request/);
+    for (const match of error.message.matchAll(POLICY_ITEM)) {
       problems.set(Number(match[1]), match[2]!.trim());
     }
     assert.ok(problems.size > 0, `kubectl failed without naming a threshold: ${error.message}`);
@@ -43,10 +48,12 @@ describe('threshold rules at the apiserver', function () {
     let rejected = 0;
     for (let start = 0; start < sample.length; start += BATCH) {
       const batch = sample.slice(start, start + BATCH);
-      const apiserver = await apiserverProblems(batch);
+      const asObjects = (start / BATCH) % 2 === 1;
+      const apiserver = await apiserverProblems(asObjects ? batch.map((threshold) => ({ threshold })) : batch);
       rejected += apiserver.size;
       batch.forEach((threshold, index) => {
-        const schema = validateLoadTestSpec({ replicas: 1, test: { url: 'http://x/' }, thresholds: [threshold] });
+        const entry = asObjects ? { threshold } : threshold;
+        const schema = validateLoadTestSpec({ replicas: 1, test: { url: 'http://x/' }, thresholds: [entry] });
         const expected = schema.problems[0]?.replace(/^spec\.thresholds\.0: /, '');
         if (apiserver.get(index) !== expected) {
           disagreements.push(`"${threshold}": apiserver ${apiserver.get(index)}, schema ${expected}`);

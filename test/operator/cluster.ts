@@ -59,9 +59,27 @@ export function waitForJsonPath(resource: string, namespace: string, jsonpath: s
   return kubectl(['wait', resource, '-n', namespace, `--for=jsonpath=${jsonpath}=${value}`, `--timeout=${timeoutS}s`]);
 }
 
+/**
+ * Installs what `kubectl apply -f crds/` does, the CRD and its ValidatingAdmissionPolicy, and returns once both
+ * answer: the CRD Established, and the policy denying an invalid threshold (the API server takes up a new policy
+ * a moment after creating it, and says so nowhere kubectl can wait on).
+ */
 export async function ensureCrd(): Promise<void> {
-  await kubectl(['apply', '-f', join(REPO, 'crds/loadtest.yaml')]);
+  await kubectl(['apply', '-f', join(REPO, 'crds/')]);
   await kubectl(['wait', '--for=condition=Established', 'crd/loadtests.example.org', '--timeout=60s']);
+  const probe = JSON.stringify(
+    loadTestManifest('default', 'policy-probe', { replicas: 1, test: { url: 'http://x/' }, thresholds: [5] }),
+  );
+  await eventually(
+    () =>
+      kubectl(['apply', '--dry-run=server', '-f', '-'], probe).then(
+        () => undefined,
+        (error: unknown) =>
+          error instanceof KubectlError && /ValidatingAdmissionPolicy/.test(error.stderr) ? true : undefined,
+      ),
+    60_000,
+    'the LoadTest ValidatingAdmissionPolicy (crds/loadtest-validation.yaml) denying an invalid threshold',
+  );
 }
 
 /** A namespace whose pods run on `node` (nodes.ts): the operator creates its runner pods as it would anywhere. */
