@@ -7,13 +7,13 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { runRunnerCommand } from '../../src/runner/cli.js';
-import { runnerArgs, type RunnerSummary } from '../../src/runner/contract.js';
+import { runnerArgs, START_AT_ANNOTATION, type RunnerSummary } from '../../src/runner/contract.js';
 import {
   CONTROL_PATHS,
   CONTROL_TOKEN_ENV,
@@ -206,6 +206,49 @@ describe('runner control endpoint', () => {
     });
   });
 
+  it('starts on POST /v1/start while waiting for --start-at-file, and the file still starts a runner alone', async function () {
+    this.timeout(30_000);
+    const directory = await mkdtemp(join(tmpdir(), 'runner-control-'));
+    try {
+      await withCountingServer(async (target) => {
+        const file = join(directory, 'annotations');
+        await writeFile(file, 'other="x"\n');
+        const posted = await controlledRunner([
+          '--url',
+          `${target.origin}/`,
+          '--requests',
+          '10',
+          '--start-at-file',
+          file,
+          '--threads',
+          '1',
+        ]);
+        assert.equal((await progress(posted.port)).state, 'waiting');
+        await startAt(posted.port, Date.now());
+        assert.equal(await posted.exit, 0);
+        assert.equal(target.total(), 10);
+
+        const fromFile = await controlledRunner([
+          '--url',
+          `${target.origin}/`,
+          '--requests',
+          '10',
+          '--start-at-file',
+          file,
+          '--threads',
+          '1',
+        ]);
+        const atMs = Date.now();
+        await writeFile(file, `other="x"\n${START_AT_ANNOTATION}="${atMs}"\n`);
+        assert.equal(await fromFile.exit, 0);
+        assert.equal(target.total(), 20);
+        assert.ok((await fromFile.summary()).start >= atMs);
+      });
+    } finally {
+      await rm(directory, { recursive: true, force: true });
+    }
+  });
+
   it('reports cumulative progress that rises while sending, mergeable at full precision, up to the final counts', async function () {
     this.timeout(30_000);
     await withCountingServer(async (target) => {
@@ -255,8 +298,13 @@ describe('runner control endpoint', () => {
         '2',
       ]);
       await startAt(runner.port, Date.now());
-      const snapshot = await pollUntil(runner.port, (s) => (s.summary?.completed ?? 0) >= 200, '200 completed');
+      await pollUntil(runner.port, (s) => (s.summary?.completed ?? 0) >= 200, '200 completed');
+      // Every request the target had received before this snapshot was asked for is in it, answered or in
+      // flight (at most one per connection): the snapshot holds every thread's share, not one thread's.
+      const receivedBefore = target.total();
+      const snapshot = await progress(runner.port);
       const summary = snapshot.summary!;
+      assert.ok(summary.completed >= receivedBefore - 4, `${summary.completed} of ${receivedBefore} received`);
       assert.equal(decodeHistogram(summary.latency).totalCount, summary.completed);
       assert.ok(summary.sent >= summary.completed);
       assert.ok(target.total() >= summary.completed);
