@@ -5,7 +5,7 @@
  * a process to show that the endpoint does not keep it alive.
  */
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
@@ -85,7 +85,11 @@ async function pollUntil(
   const deadline = Date.now() + limitMs;
   let last: RunnerSnapshot | undefined;
   while (Date.now() < deadline) {
-    last = await progress(port);
+    try {
+      last = await progress(port);
+    } catch (error) {
+      assert.fail(`the runner was gone before ${what} (${(error as Error).message}); last: ${JSON.stringify(last)}`);
+    }
     if (done(last)) return last;
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
@@ -99,7 +103,12 @@ interface ControlledRunner {
   /** The runner's final summary (stdout of --output json), once it has ended. */
   summary(): Promise<RunnerSummary>;
   stderr(): string;
+  ended(): boolean;
 }
+
+/** Runners a test started, stopped after it when a failed assertion left them running. */
+const started: ControlledRunner[] = [];
+const children: ChildProcess[] = [];
 
 /** Runs `runner <args> --control-port 0 --output json` in-process and waits for its control port. */
 async function controlledRunner(args: string[]): Promise<ControlledRunner> {
@@ -120,20 +129,36 @@ async function controlledRunner(args: string[]): Promise<ControlledRunner> {
     portKnown,
     exit.then((code) => assert.fail(`runner exited with ${code} before listening: ${stderr}`)),
   ]);
-  return {
+  let ended = false;
+  void exit.finally(() => (ended = true));
+  const runner: ControlledRunner = {
     port,
     exit,
+    ended: () => ended,
     summary: async () => {
       await exit;
       return (JSON.parse(stdout) as { summary: RunnerSummary }).summary;
     },
     stderr: () => stderr,
   };
+  started.push(runner);
+  return runner;
 }
 
 const sum = (values: readonly number[]): number => values.reduce((total, value) => total + value, 0);
 
 describe('runner control endpoint', () => {
+  afterEach(async () => {
+    for (const child of children.splice(0)) {
+      if (child.exitCode === null && child.signalCode === null) child.kill();
+    }
+    for (const runner of started.splice(0)) {
+      if (runner.ended()) continue;
+      await call(runner.port, 'POST', CONTROL_PATHS.stop).catch(() => undefined);
+      await runner.exit;
+    }
+  });
+
   it('refuses requests without the token or with a wrong one (401), and bad requests with 404, 405, 400 and 413', async function () {
     this.timeout(30_000);
     await withCountingServer(async (target) => {
@@ -436,6 +461,7 @@ describe('runner control endpoint', () => {
           stdio: ['ignore', 'ignore', 'pipe'],
         });
         const exited = once(child, 'exit') as Promise<[number | null]>;
+        children.push(child);
         let stderr = '';
         const port = await new Promise<number>((resolve, reject) => {
           child.stderr.on('data', (chunk: Buffer) => {
