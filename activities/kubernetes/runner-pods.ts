@@ -132,7 +132,11 @@ function usersOwn(map: Record<string, string> | undefined, isOperators: (key: st
  * through a downwardAPI volume), and writing its summary where Kubernetes reads the termination message.
  */
 export function runnerPodManifest({ loadTest, generation, index, spec, image }: RunnerPodInput): V1Pod {
-  const options = { ...runnerOptionsFromSpec(spec, loadTest.namespace), startAtFile: POD_ANNOTATIONS_FILE };
+  const options = {
+    ...runnerOptionsFromSpec(spec, loadTest.namespace),
+    startAtFile: POD_ANNOTATIONS_FILE,
+    controlPort: CONTROL_PORT,
+  };
   const runner: RunnerSpec = spec.runner ?? {};
   const annotations = usersOwn(runner.annotations, isOperatorAnnotationKey);
   return {
@@ -164,11 +168,7 @@ export function runnerPodManifest({ loadTest, generation, index, spec, image }: 
         {
           name: RUNNER_CONTAINER,
           image,
-          args: [
-            ...runnerArgs(options, { summaryFile: DEFAULT_TERMINATION_MESSAGE_PATH }),
-            '--control-port',
-            String(CONTROL_PORT),
-          ],
+          args: runnerArgs(options, { summaryFile: DEFAULT_TERMINATION_MESSAGE_PATH }),
           ports: [{ name: CONTROL_PORT_NAME, containerPort: CONTROL_PORT, protocol: 'TCP' }],
           // The run's control token: only the operator and these runners know it (src/runner/control-api.ts).
           env: [

@@ -15,7 +15,10 @@ import {
   type MixRequestOptions,
 } from './contract.js';
 import { formatTable } from './report.js';
-import { MAX_PIPELINING, MAX_THREADS, UsageError, type RunOptions } from './plan.js';
+import { CONTROL_PATHS, CONTROL_TOKEN_ENV } from './control-api.js';
+import { startControlServer, type ControlServer } from './control-server.js';
+import { MAX_PIPELINING, MAX_THREADS, planRun, UsageError, type RunOptions } from './plan.js';
+import { RunnerController } from './run-control.js';
 import { runRunner } from './run.js';
 import { fitSummary } from './summary-fit.js';
 
@@ -25,6 +28,8 @@ export interface RunnerIo {
   stderr: (text: string) => void;
   /** Aborting ends the run early (what SIGTERM and SIGINT do in the CLI). */
   signal?: AbortSignal;
+  /** Where CONTROL_TOKEN_ENV is read from with --control-port. Default: process.env. */
+  env?: Record<string, string | undefined>;
 }
 
 interface RunnerFlags {
@@ -46,6 +51,7 @@ interface RunnerFlags {
   startAt?: number;
   startAtFile?: string;
   startAtWaitLimit?: number;
+  controlPort?: number;
   summaryFile?: string;
   progressInterval?: number;
   tolerateFailedRequests?: boolean;
@@ -184,17 +190,44 @@ async function checkWritable(file: string): Promise<void> {
   }
 }
 
+/** The control endpoint of --control-port, once the options are known to be valid; undefined without the flag. */
+async function openControl(
+  flags: RunnerFlags,
+  options: RunOptions,
+  io: RunnerIo,
+): Promise<{ controller: RunnerController; server: ControlServer } | undefined> {
+  if (flags.controlPort === undefined) return undefined;
+  const token = (io.env ?? process.env)[CONTROL_TOKEN_ENV];
+  if (token === undefined || token.trim() === '') {
+    throw new UsageError(`--control-port needs the control token in the environment variable ${CONTROL_TOKEN_ENV}`);
+  }
+  planRun(options); // a usage error before anything listens
+  const controller = new RunnerController();
+  let server: ControlServer;
+  try {
+    server = await startControlServer({ port: flags.controlPort, token: token.trim(), controller });
+  } catch (error) {
+    throw new UsageError(`cannot listen on control port ${flags.controlPort}: ${(error as Error).message}`);
+  }
+  io.stderr(`${JSON.stringify({ control: { port: server.port } })}\n`);
+  return { controller, server };
+}
+
 /** Runs the command once its flags are parsed; returns the exit code. */
 async function runFromFlags(flags: RunnerFlags, io: RunnerIo): Promise<number> {
+  let control: { controller: RunnerController; server: ControlServer } | undefined;
   try {
     if (flags.summaryFile !== undefined) await checkWritable(flags.summaryFile);
-    const run = await runRunner(optionsFromFlags(flags, io));
+    const options = optionsFromFlags(flags, io);
+    control = await openControl(flags, options, io);
+    const run = await runRunner({ ...options, control: control?.controller });
     io.stdout(
       flags.output === 'json'
         ? `${JSON.stringify({ results: run.results, summary: run.summary, threads: run.plan.threads }, null, 2)}\n`
         : formatTable(run.plan, run.results),
     );
     if (flags.summaryFile !== undefined) await writeFile(flags.summaryFile, JSON.stringify(fitSummary(run.summary)));
+    control?.controller.done();
     return flags.tolerateFailedRequests === true ? RUNNER_EXIT.ok : run.exitCode;
   } catch (error) {
     if (error instanceof UsageError) {
@@ -202,6 +235,9 @@ async function runFromFlags(flags: RunnerFlags, io: RunnerIo): Promise<number> {
       return RUNNER_EXIT.usage;
     }
     throw error;
+  } finally {
+    // The endpoint must not keep the process alive once the summary is written.
+    await control?.server.close();
   }
 }
 
@@ -283,6 +319,13 @@ function defineRunnerCommand(program: Command): Command {
       '--start-at-wait-limit <duration>',
       'give up waiting for the start time after this long (default 5m)',
       durationFlag,
+    )
+    .option(
+      '--control-port <port>',
+      `serve the control endpoint (${Object.values(CONTROL_PATHS).join(', ')}) on this port, 0 = any free one; ` +
+        `the bearer token comes from ${CONTROL_TOKEN_ENV}. Prints {"control":{"port":N}} on stderr once listening. ` +
+        'Without --start-at or --start-at-file the runner waits for POST /v1/start',
+      integerFlag(0, 65_535),
     )
     .option(
       '--summary-file <path>',

@@ -92,6 +92,12 @@ export interface RunnerOptions {
    * results and a threshold verdict rather than a failed runner.
    */
   tolerateFailedRequests?: boolean;
+  /**
+   * Serve the control endpoint (control-api.ts) on this port (0 = any free one), with the token from the
+   * environment variable CONTROL_TOKEN_ENV. Without startAtMs or startAtFile the runner then waits for
+   * POST /v1/start (up to START_AT_WAIT_LIMIT_MS).
+   */
+  controlPort?: number;
 }
 
 /** Pod annotation holding the synchronized start time (epoch ms) of every runner of one run. */
@@ -292,6 +298,7 @@ export function runnerArgs(options: RunnerOptions, output: { summaryFile?: strin
   if (options.startAtMs !== undefined) args.push('--start-at', String(options.startAtMs));
   if (options.startAtFile !== undefined) args.push('--start-at-file', options.startAtFile);
   if (options.tolerateFailedRequests === true) args.push('--tolerate-failed-requests');
+  if (options.controlPort !== undefined) args.push('--control-port', String(options.controlPort));
   if (output.summaryFile !== undefined) args.push('--summary-file', output.summaryFile);
   return args;
 }

@@ -5,7 +5,9 @@
  * of the requests, or every n-th request of the open model's schedule.
  */
 import type { Connection, ConnectionEvents } from './connection.js';
+import { AdjustableRate } from './adjustable-rate.js';
 import type { RunnerProgress, RunnerSummary } from './contract.js';
+import type { ConfigChange } from './control-api.js';
 import { ClosedModel } from './closed-model.js';
 import { buildRequestBytes, requestTarget } from './http1/request.js';
 import { SocketConnection } from './http1/socket-connection.js';
@@ -35,11 +37,46 @@ export interface ThreadPart {
 
 const WHOLE: ThreadPart = { index: 0, count: 1 };
 
-function createModel(plan: RunPlan, recorder: Recorder, part: ThreadPart, connections: number): LoadModel {
+/**
+ * What a run offers to the control endpoint while it sends (see run-control.ts). Times are ms after this thread's
+ * start, on its performance.now() clock.
+ */
+export interface EngineLive {
+  /** Epoch ms (wall clock) when this thread began sending. */
+  startedAtMs: number;
+  /** ms since the start, now. */
+  elapsedMs(): number;
+  /** The cumulative summary so far (the final one once the run has ended). */
+  snapshot(): RunnerSummary;
+  /**
+   * Applies a change from `atMs` after the start: rate (open model, constant rate) and/or duration. Returns false
+   * when the run has stopped sending (nothing changed). The caller has checked that the plan can take it.
+   */
+  change(change: ConfigChange, atMs: number): boolean;
+}
+
+/** An adjustable schedule for a controlled open-model constant-rate run; undefined otherwise. */
+function adjustableSchedule(plan: RunPlan, controlled: boolean): AdjustableRate | undefined {
+  if (!controlled || plan.model !== 'open' || plan.stages !== undefined) return undefined;
+  return new AdjustableRate(
+    plan.rate!,
+    plan.durationMs,
+    plan.durationMs === undefined ? plan.scheduledRequests : undefined,
+  );
+}
+
+function createModel(
+  plan: RunPlan,
+  recorder: Recorder,
+  part: ThreadPart,
+  connections: number,
+  adjustable: AdjustableRate | undefined,
+): LoadModel {
   const mix = new WeightedRoundRobin(plan.requestList.map((request) => request.weight));
   if (plan.model === 'open') {
     const schedule =
-      plan.stages === undefined ? constantRate(plan.rate!, plan.scheduledRequests!) : rampingRate(plan.stages);
+      adjustable ??
+      (plan.stages === undefined ? constantRate(plan.rate!, plan.scheduledRequests!) : rampingRate(plan.stages));
     return new OpenModel(
       recorder,
       plan.pipelining,
@@ -126,30 +163,37 @@ export interface ExecuteOptions {
    * up, then starts the schedule at that time: threads start together on one clock.
    */
   startAt?: Promise<number>;
+  /** Given when the run is controlled (--control-port): receives the live run once sending begins. */
+  onLive?: (live: EngineLive) => void;
 }
 
 export async function executePlan(plan: RunPlan, options: ExecuteOptions = {}): Promise<RunnerSummary> {
-  const { signal, onProgress, progressIntervalMs, part = WHOLE } = options;
+  const { signal, onProgress, progressIntervalMs, part = WHOLE, onLive } = options;
   const connectionCount = splitEvenly(plan.connections, part.index, part.count);
   const recorder = new Recorder(
     plan.accepted,
     plan.model === 'open',
     plan.mixed ? plan.requestList.map((request) => request.name) : undefined,
   );
-  const model = createModel(plan, recorder, part, connectionCount);
+  const adjustable = adjustableSchedule(plan, onLive !== undefined);
+  const model = createModel(plan, recorder, part, connectionCount, adjustable);
   const connections = await createConnections(plan, model, connectionCount);
   const startAt = options.startAt === undefined ? undefined : await options.startAt;
   if (startAt !== undefined && startAt > performance.now()) {
     await new Promise((resolve) => setTimeout(resolve, startAt - performance.now()));
   }
-  const stop = (): void => model.stop();
+  let stopped = false;
+  const stop = (): void => {
+    stopped = true;
+    model.stop();
+  };
   const sweeper = setInterval(() => {
     const nowMs = performance.now();
     for (const connection of connections) connection.expire(nowMs, plan.timeoutMs);
     model.tick(nowMs);
   }, sweepIntervalMs(plan.timeoutMs));
   // In the open model the duration only sets how many requests are scheduled.
-  const durationTimer =
+  let durationTimer =
     plan.model === 'closed' && plan.durationMs !== undefined ? setTimeout(stop, plan.durationMs) : undefined;
   signal?.addEventListener('abort', stop);
   const stopProgress =
@@ -158,9 +202,38 @@ export async function executePlan(plan: RunPlan, options: ExecuteOptions = {}): 
       : undefined;
   const startMs = startAt ?? performance.now();
   recorder.startMs = startMs;
+  const bytesSoFar = (): number => connections.reduce((sum, connection) => sum + connection.bytesRead, 0);
+  const summarise = (): RunnerSummary =>
+    recorder.toSummary({
+      startMs,
+      endMs: Number.isNaN(recorder.lastDoneMs) ? startMs : recorder.lastDoneMs,
+      bytesRead: bytesSoFar(),
+      pipelining: plan.pipelining > 1 ? plan.pipelining : undefined,
+    });
+  // Set once the run has ended: snapshots then return it (the recorder's histograms are freed).
+  const ended: { summary?: RunnerSummary } = {};
+  const live: EngineLive = {
+    startedAtMs: Date.now(),
+    elapsedMs: () => performance.now() - startMs,
+    snapshot: () => ended.summary ?? summarise(),
+    change: (change, atMs) => {
+      if (stopped || ended.summary !== undefined) return false;
+      if (adjustable !== undefined) {
+        if (change.rate !== undefined) adjustable.setRate(change.rate, atMs);
+        if (change.durationMs !== undefined) adjustable.setDurationMs(change.durationMs);
+        return (model as OpenModel).reschedule(performance.now());
+      }
+      if (durationTimer === undefined || change.durationMs === undefined) return false;
+      clearTimeout(durationTimer);
+      durationTimer = setTimeout(stop, Math.max(0, startMs + change.durationMs - performance.now()));
+      return true;
+    },
+  };
   try {
     if (signal?.aborted === true) stop();
     model.start(connections, startMs);
+    // After start(): a change must not dispatch from a schedule that has not begun.
+    onLive?.(live);
     await model.done;
   } finally {
     clearInterval(sweeper);
@@ -169,14 +242,8 @@ export async function executePlan(plan: RunPlan, options: ExecuteOptions = {}): 
     signal?.removeEventListener('abort', stop);
     for (const connection of connections) connection.close();
   }
-  const endMs = Number.isNaN(recorder.lastDoneMs) ? startMs : recorder.lastDoneMs;
-  const bytesRead = connections.reduce((sum, connection) => sum + connection.bytesRead, 0);
-  const summary = recorder.toSummary({
-    startMs,
-    endMs,
-    bytesRead,
-    pipelining: plan.pipelining > 1 ? plan.pipelining : undefined,
-  });
+  const summary = summarise();
+  ended.summary = summary;
   recorder.destroy();
   return summary;
 }

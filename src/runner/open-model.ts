@@ -26,6 +26,7 @@ export class OpenModel implements ConnectionEvents {
   private inFlight = 0;
   private timer: NodeJS.Timeout | null = null;
   private finished = false;
+  private stopped = false;
 
   private total: number;
 
@@ -55,6 +56,7 @@ export class OpenModel implements ConnectionEvents {
 
   /** Schedules nothing more; requests already waiting are dropped. */
   stop(): void {
+    this.stopped = true;
     this.total = this.nextIndex;
     const nowMs = performance.now();
     while (this.waiting.length > 0) {
@@ -62,6 +64,22 @@ export class OpenModel implements ConnectionEvents {
       this.recorder.recordDrop(nowMs);
     }
     this.checkDone();
+  }
+
+  /**
+   * Takes up a change of the schedule (its rate or total, see adjustable-rate.ts) from now on. Returns false,
+   * changing nothing, once the model is stopped or done.
+   */
+  reschedule(nowMs: number): boolean {
+    if (this.finished || this.stopped) return false;
+    // Requests already due stay due; a shorter schedule cannot take them back.
+    this.total = Math.max(this.nextIndex, this.schedule.total);
+    if (this.timer !== null) {
+      clearTimeout(this.timer);
+      this.timer = null;
+    }
+    this.dispatch(nowMs);
+    return true;
   }
 
   /** Called periodically by the engine, so that waiting requests are dropped on time even when all is quiet. */

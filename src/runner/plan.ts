@@ -5,6 +5,7 @@
 import { HTTP_METHODS, REQUEST_NAME_PATTERN } from '../loadtest/spec.js';
 import type { MixRequestOptions, RunnerOptions, RunnerProgress } from './contract.js';
 import { availableCpus } from './cpus.js';
+import type { RunnerController } from './run-control.js';
 import { rampingRate, type Stage } from './schedule.js';
 
 export class UsageError extends Error {
@@ -30,6 +31,11 @@ export interface RunOptions extends RunnerOptions {
   progressIntervalMs?: number;
   /** Receives the progress reports. Default: a `{"progress":{...}}` line each on stderr. */
   onProgress?: (progress: RunnerProgress) => void;
+  /**
+   * The control endpoint's view of this run (--control-port, see run-control.ts): it can name the start, stop
+   * the run and change it. Default: none (no server, nothing extra on the hot path).
+   */
+  control?: RunnerController;
 }
 
 /** One request of the plan's mix, resolved: its own method, path, headers (over the run's) and body. */

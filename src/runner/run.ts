@@ -8,6 +8,7 @@ import { progressLine, RUNNER_EXIT, type RunnerSummary } from './contract.js';
 import { executePlan } from './engine.js';
 import { mergeSummaries } from './merge.js';
 import { planRun, type RunOptions, type RunPlan } from './plan.js';
+import { waitForControlledStart, type LiveRun } from './run-control.js';
 import { waitForStart } from './start-sync.js';
 import { runThreads } from './threads.js';
 
@@ -30,6 +31,8 @@ export function exitCodeFor(summary: RunnerSummary): number {
 export async function runRunner(options: RunOptions): Promise<RunnerResult> {
   const plan = planRun(options);
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const control = options.control;
+  if (control !== undefined) return runControlled(options, plan, control, log);
   const start = () =>
     waitForStart({
       startAtMs: options.startAtMs,
@@ -50,5 +53,45 @@ export async function runRunner(options: RunOptions): Promise<RunnerResult> {
       onProgress,
     });
   }
+  return { plan, summary, results: mergeSummaries([summary]), exitCode: exitCodeFor(summary) };
+}
+
+/**
+ * A run with a control endpoint (run-control.ts): its start comes from the controller too, POST /v1/stop stops
+ * it like the abort signal, and the controller sees the live run for snapshots and changes.
+ */
+async function runControlled(
+  options: RunOptions,
+  plan: RunPlan,
+  control: NonNullable<RunOptions['control']>,
+  log: (line: string) => void,
+): Promise<RunnerResult> {
+  control.bind(plan);
+  const signal =
+    options.signal === undefined ? control.stopSignal : AbortSignal.any([options.signal, control.stopSignal]);
+  const start = () => waitForControlledStart(options, control, signal, log);
+  const onProgress = options.onProgress ?? ((progress) => process.stderr.write(progressLine(progress)));
+  let summary: RunnerSummary;
+  if (plan.threads > 1) {
+    summary = await runThreads({ ...options, signal }, plan.threads, onProgress, start, {
+      onLive: (live) => control.attach(live),
+    });
+  } else {
+    await start();
+    summary = await executePlan(plan, {
+      signal,
+      progressIntervalMs: options.progressIntervalMs,
+      onProgress,
+      onLive: (engine) => {
+        const live: LiveRun = {
+          startedAtMs: engine.startedAtMs,
+          snapshot: () => Promise.resolve(engine.snapshot()),
+          change: (change) => Promise.resolve(engine.change(change, engine.elapsedMs())),
+        };
+        control.attach(live);
+      },
+    });
+  }
+  control.ended(summary);
   return { plan, summary, results: mergeSummaries([summary]), exitCode: exitCodeFor(summary) };
 }

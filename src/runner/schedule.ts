@@ -95,7 +95,10 @@ export function rampingRate(stages: readonly Stage[]): ArrivalSchedule {
 export function threadShare(schedule: ArrivalSchedule, index: number, count: number): ArrivalSchedule {
   if (count === 1) return schedule;
   return {
-    total: schedule.total > index ? Math.ceil((schedule.total - index) / count) : 0,
+    // A getter: an adjustable schedule (adjustable-rate.ts) changes its total mid-run.
+    get total() {
+      return schedule.total > index ? Math.ceil((schedule.total - index) / count) : 0;
+    },
     timeOfMs: (local) => schedule.timeOfMs(index + local * count),
   };
 }

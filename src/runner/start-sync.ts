@@ -83,7 +83,8 @@ function watchDirectory(file: string, onChange: () => void): FSWatcher | undefin
   }
 }
 
-async function waitForAnnotation(
+/** Waits for the annotation in `file` until `deadline` (epoch ms); its start time, or undefined. */
+export async function waitForAnnotation(
   file: string,
   deadline: number,
   options: StartSyncOptions,
