@@ -98,6 +98,8 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
   const livePollMs = deps.livePollMs ?? LIVE_POLL_MS;
   const progressPatchMs = deps.progressPatchMs ?? PROGRESS_PATCH_MS;
   const tokens = new ControlTokens(deps.secrets);
+  /** When each run's `.status.progress` was last written (epoch ms), across the rounds of its wait. */
+  const lastProgressPatch = new Map<string, number>();
 
   /** A runner's control endpoint, or undefined when it has none yet (no IP) or its run has no token. */
   async function controlOf(loadTest: LoadTestRef, generation: number, runner: string) {
@@ -221,9 +223,15 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
         ? undefined
         : (answer: (value: RunnersCompleted) => void, recheck: () => void) => {
             const context = Context.current();
-            const roundStart = Date.now();
-            let lastPatchAt = roundStart;
             let patching = Promise.resolve();
+            const runKey = `${loadTest.uid}/${generation}`;
+            /** Writes the view into `.status.progress` when this run's last write is PROGRESS_PATCH_MS old. */
+            const patchIfDue = (view: LiveProgress & { running: number }) => {
+              // Half a poll of slack: a round ends on the same beat as the write it should carry.
+              if (view.at - (lastProgressPatch.get(runKey) ?? 0) < progressPatchMs - livePollMs / 2) return;
+              lastProgressPatch.set(runKey, view.at);
+              patching = patching.then(() => patchProgress(loadTest, view)).catch(() => undefined);
+            };
             let stopped = false;
             let polling = false;
             const poll = async () => {
@@ -249,11 +257,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
                 const now = Date.now();
                 latestView = live.view(results, input.runners.length - lost.size, running, now);
                 context.heartbeat({ progress: latestView } satisfies ProgressHeartbeat);
-                if (now - lastPatchAt >= progressPatchMs) {
-                  lastPatchAt = now;
-                  const view = latestView;
-                  patching = patching.then(() => patchProgress(loadTest, view)).catch(() => undefined);
-                }
+                patchIfDue(latestView);
                 if (aborted === undefined && watch.abort !== undefined && watch.abort.length > 0) {
                   aborted = breachedAbortRule(results, watch.abort, watch.startAtMs, now);
                   if (aborted !== undefined) {
@@ -276,6 +280,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
                 // Mid-abort the round goes on: the stop's results are what the workflow needs next.
                 if (aborted !== undefined || latestView === undefined) return;
                 const view = latestView;
+                patchIfDue(view);
                 void patching.then(() => answer({ kind: 'progress', live: view, lost: [...lost].sort() }));
               }, watch.reportAfterMs);
             }

@@ -116,7 +116,10 @@ function list(rows: Array<[string, string]>): string {
 /** "50 requests, 0 errors, 812.3 req/s, p99 4.1ms": `.status.message` and the Finished Event. */
 export function describeResults(results: LoadTestResults): string {
   const errors = results.errors === 1 ? '1 error' : `${results.errors} errors`;
-  return `${results.requests} requests, ${errors}, ${round1(results.rps)} req/s, p99 ${round1(results.latencyMs.p99)}ms`;
+  const lost = results.lostRunners ?? [];
+  // onRunnerFailure: continue — say whose requests are missing from the totals.
+  const without = lost.length === 0 ? '' : ` (without lost runner${lost.length > 1 ? 's' : ''} ${lost.join(', ')})`;
+  return `${results.requests} requests, ${errors}, ${round1(results.rps)} req/s, p99 ${round1(results.latencyMs.p99)}ms${without}`;
 }
 
 /** How long the runners should send for, when the spec says (duration-based tests); undefined otherwise. */

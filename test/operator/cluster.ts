@@ -122,13 +122,18 @@ export class CountingServer {
   private server?: Server;
   private service?: HostService;
 
-  constructor(private readonly status = 200) {}
+  /** `delayMs`: how long each answer takes (a slow target). */
+  constructor(
+    private readonly status = 200,
+    private readonly delayMs = 0,
+  ) {}
 
   async expose(namespace: string, name: string, servicePort = 80): Promise<void> {
     this.server = createServer((request, response) => {
       this.requests++;
       request.resume();
-      request.on('end', () => response.writeHead(this.status, { 'content-type': 'text/plain' }).end('ok'));
+      const answer = () => response.writeHead(this.status, { 'content-type': 'text/plain' }).end('ok');
+      request.on('end', () => (this.delayMs > 0 ? setTimeout(answer, this.delayMs) : answer()));
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.service = await exposeHostServer(this.server, name, namespace, servicePort);
