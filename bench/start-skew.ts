@@ -1,14 +1,15 @@
 /**
- * How closely runner pods start together with today's mechanism (the operator patches a start-time annotation
- * once every runner runs; each runner reads it from its downward API annotations file).
+ * How closely runner pods start together: once every runner pod runs, the operator sends each runner's control
+ * endpoint the start instant (POST /v1/start, src/runner/control-api.ts), a few seconds ahead.
  *
- *   npm run bench:start-skew [-- --replicas 10 --rounds 3 --node real|process]
+ *   npm run bench:start-skew [-- --replicas 10 --rounds 3]
  *
  * On the test bed (started here when it is not up), the operator runs a LoadTest of N replicas × 20 requests
- * against a counting server; every runner's summary (its termination message) says when it sent its first
- * request. Printed per round: the skew (latest first send − earliest), and how late the earliest and latest
- * runner began after the start time the operator set. The runners run on the real node (containers; the kubelet
- * refreshes the annotations file) unless --node process (local processes; the node agent writes it at once).
+ * against a counting server on the real node; every runner's summary (its termination message) says when it sent
+ * its first request. Printed per round: the skew (latest first send − earliest) as the bench computes it and as
+ * the operator published it (`.status.results.startSkewMs`), and how late the earliest and latest runner began
+ * after the start instant (from the LoadTest's Executing Event). The process node cannot run controlled runners:
+ * its pods share the host's loopback address, so they cannot all listen on the control port.
  */
 import { parseArgs } from 'node:util';
 import {
@@ -26,7 +27,7 @@ import { defaultStateDir, isAlive, readTestbedEnv } from '../test/testbed/state.
 import { testbedDown, testbedUp } from '../test/testbed/lifecycle.js';
 import { DEFAULT_NODE, type TestbedNode } from '../test/testbed/nodes.js';
 import { importOperatorImage } from '../test/testbed/real-node.js';
-import { parseRunnerSummary, START_AT_ANNOTATION } from '../src/runner/contract.js';
+import { parseRunnerSummary } from '../src/runner/contract.js';
 
 const { values } = parseArgs({
   options: {
@@ -35,7 +36,8 @@ const { values } = parseArgs({
     node: { type: 'string', default: DEFAULT_NODE },
   },
 });
-if (values.node !== 'real' && values.node !== 'process') throw new Error(`--node real|process, not ${values.node}`);
+if (values.node !== 'real')
+  throw new Error(`--node real only (controlled runners cannot share the process node's loopback), not ${values.node}`);
 const node: TestbedNode = values.node;
 const replicas = Number(values.replicas);
 const rounds = Number(values.rounds);
@@ -63,7 +65,7 @@ try {
   await target.expose(namespace, 'target');
   operator.start();
   console.log(`start skew of ${replicas} runner pods (${rounds} rounds)`);
-  console.log('round  skew ms  first late ms  last late ms  node');
+  console.log('round  skew ms  published ms  first late ms  last late ms  node');
   for (let round = 1; round <= rounds; round++) {
     const name = `skew-${round}`;
     await apply(
@@ -72,10 +74,12 @@ try {
     await waitForJsonPath(`ld/${name}`, namespace, '{.status.state}', 'finished', 300);
     const pods = await getJson<PodList>(['get', 'pods', '-n', namespace, '-l', `loadtest.example.org/name=${name}`]);
     const starts: number[] = [];
-    let startAt = 0;
+    const startAt = await startInstant(name);
+    const published = (
+      await getJson<{ status?: { results?: { startSkewMs?: number } } }>(['get', 'ld', name, '-n', namespace])
+    ).status?.results?.startSkewMs;
     let runtime = '';
     for (const pod of pods.items) {
-      startAt = Number(pod.metadata.annotations?.[START_AT_ANNOTATION] ?? 0);
       const status = pod.status?.containerStatuses?.[0];
       runtime = status?.containerID?.split('://')[0] ?? 'process';
       const summary = parseRunnerSummary(status?.state?.terminated?.message ?? '');
@@ -85,7 +89,7 @@ try {
     const first = Math.min(...starts);
     const last = Math.max(...starts);
     console.log(
-      `${String(round).padStart(5)}  ${String(last - first).padStart(7)}  ${String(first - startAt).padStart(13)}  ${String(last - startAt).padStart(12)}  ${runtime} (${starts.length} pods)`,
+      `${String(round).padStart(5)}  ${String(last - first).padStart(7)}  ${String(published ?? '-').padStart(12)}  ${String(first - startAt).padStart(13)}  ${String(last - startAt).padStart(12)}  ${runtime} (${starts.length} pods)`,
     );
     await kubectl(['delete', 'ld', name, '-n', namespace, '--wait=true']);
   }
@@ -94,4 +98,19 @@ try {
   await target.close();
   await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
   if (startedHere) await testbedDown(stateDir);
+}
+
+/** The start instant the operator chose, from the LoadTest's Executing Event ("runners start at <ISO time>"). */
+async function startInstant(name: string): Promise<number> {
+  const events = await getJson<{ items: Array<{ message: string; involvedObject: { name: string } }> }>([
+    'get',
+    'events',
+    '-n',
+    namespace,
+    '--field-selector',
+    `reason=Executing,involvedObject.name=${name}`,
+  ]);
+  const iso = /start at (\S+)/.exec(events.items[0]?.message ?? '')?.[1];
+  if (iso === undefined) throw new Error(`no Executing Event for ${name}`);
+  return Date.parse(iso);
 }

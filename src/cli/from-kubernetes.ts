@@ -114,6 +114,13 @@ export interface WatchOptions {
   startTimeout?: { ms: number; why: string };
 }
 
+/** ` requests=… errors=… rps=… p99_ms=…` from `.status.progress` while executing; '' otherwise. */
+function progressFields(object: LoadTestObject): string {
+  const progress = object.status?.progress;
+  if (object.status?.state !== 'executing' || progress === undefined) return '';
+  return ` requests=${progress.requests} errors=${progress.errors} rps=${progress.rps} p99_ms=${progress.p99Ms}`;
+}
+
 /** Follows `.status` until the run settles; returns the last object. Usage error when it does not exist. */
 export async function watchKubernetes(
   kubernetes: LoadTestReader,
@@ -134,7 +141,7 @@ export async function watchKubernetes(
     const item = rowOf(object);
     const line =
       `loadtest=${namespace}/${name} generation=${item.observedGeneration ?? ''} state=${item.state ?? 'unknown'} ` +
-      `runners=${item.runners ?? ''} message=${JSON.stringify(item.message ?? '')}`;
+      `runners=${item.runners ?? ''}${progressFields(object)} message=${JSON.stringify(item.message ?? '')}`;
     if (line !== shown) {
       options.progress.write(`time=${new Date().toISOString()} ${line}\n`);
       shown = line;

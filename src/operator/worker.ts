@@ -50,6 +50,9 @@ export async function runWorker(config: OperatorConfig, log: Logger): Promise<vo
       ...workflowCodeOptions(),
       activities: createKubernetesActivities({ ...kube, runnerPods, runnerImage: config.runnerImage }),
       shutdownGraceTime: '10s',
+      // Heartbeat details carry the merged live view (activities/kubernetes/live-run.ts); without this the SDK
+      // sends them at most every 24 s (0.8 × the 30 s heartbeat timeout), and `watch` would lag that much.
+      maxHeartbeatThrottleInterval: '5s',
       interceptors: { activity: [countActivityErrors(metrics)] },
     });
     log.info(

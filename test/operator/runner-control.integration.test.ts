@@ -265,6 +265,12 @@ describe('runner control endpoints on the test bed', function () {
         }),
       );
       await executing(ns, 'lossy');
+      // Once both runners are sending, so the lost one has requests the totals will not count.
+      await eventually(
+        async () => ((await loadTest(ns, 'lossy')).status?.progress?.requests ?? 0) > 0 || undefined,
+        60_000,
+        'progress before the loss',
+      );
       const [victim] = await podNames(ns, 'app.kubernetes.io/component=runner');
       // As a node lost or an eviction: gone at once, no summary left behind.
       await kubectl(['delete', 'pod', victim!, '-n', ns, '--grace-period=0', '--force']);

@@ -62,6 +62,8 @@ export class FakeBackend {
   /** What awaitRunnersRunning answers; a Gate keeps the run waiting until the test opens it. */
   running: RunnersRunning | Gate<RunnersRunning> = { kind: 'running' };
   completed: RunnersCompleted | Gate<RunnersCompleted> = { kind: 'succeeded', results: sampleResults(), runners: 2 };
+  /** Answers of the next awaitRunnersCompleted calls, in order, before `completed` (e.g. live progress rounds). */
+  readonly nextCompleted: RunnersCompleted[] = [];
   /** Throw this from createRunners (e.g. a non-retryable InvalidSpec failure). */
   createError?: Error;
   /** Throw this from publishStatus (e.g. a LoadTestGone failure). */
@@ -127,6 +129,8 @@ export class FakeBackend {
       },
       awaitRunnersCompleted: async (input) => {
         this.record('awaitRunnersCompleted', input);
+        const next = this.nextCompleted.shift();
+        if (next !== undefined) return next;
         return this.completed instanceof Gate ? heartbeatUntil(this.completed.promise) : this.completed;
       },
       changeRunners: (input) => {

@@ -8,7 +8,17 @@ import { INVALID_SPEC, LOADTEST_GONE, type RunnersCompleted, type StatusReport }
 import { loadTestWorkflowId, type LoadTestRef } from '../../src/loadtest/workflow-id.js';
 import { LOADTEST_STATE } from '../../src/loadtest/search-attributes.js';
 import type { LoadTestSpec } from '../../src/loadtest/spec.js';
-import { deleteSignal, statusQuery, updateSignal, type LoadTestWorkflowInput } from '../../workflows/definitions.js';
+import { WorkflowUpdateFailedError } from '@temporalio/client';
+import {
+  applySpecUpdate,
+  deleteSignal,
+  SPEC_NEEDS_RESTART,
+  SPEC_REJECTED,
+  specRejectedSignal,
+  statusQuery,
+  updateSignal,
+  type LoadTestWorkflowInput,
+} from '../../workflows/definitions.js';
 import { loadTestWorkflow } from '../../workflows/loadtest.js';
 import { FakeBackend, Gate, sampleResults, sampleSpec } from './fake-backend.js';
 import { saveHistoriesIfRecording } from './histories.js';
@@ -207,6 +217,108 @@ describe('LoadTest workflow', function () {
     const finished = await backend.untilState('finished');
 
     assert.deepEqual(finished.thresholds?.[0]?.passed, true);
+  });
+
+  it('shows the live view each round of the wait reports in its status query, carrying lost runners', async () => {
+    const live = {
+      at: 1,
+      reporting: 2,
+      runners: 2,
+      running: 2,
+      sent: 120,
+      completed: 118,
+      failed: 2,
+      rps: 40,
+      p99Ms: 12,
+    };
+    backend.nextCompleted.push({ kind: 'progress', live, lost: ['example-g1-1'] });
+    const { handle } = await start(sampleSpec({ onRunnerFailure: 'continue' }));
+    await backend.untilState('finished');
+
+    const waits = backend.callsOf('awaitRunnersCompleted');
+    assert.equal(waits.length, 2, 'one round with the live view, then the outcome');
+    const watch = (input: Record<string, unknown>) => input.watch as { lost: string[]; onRunnerFailure: string };
+    assert.deepEqual(watch(waits[0]!).lost, []);
+    assert.deepEqual(watch(waits[1]!).lost, ['example-g1-1'], 'the next round knows the lost runner');
+    assert.equal(watch(waits[1]!).onRunnerFailure, 'continue');
+    assert.deepEqual((await handle.query(statusQuery)).progress.live, live);
+  });
+
+  it('ends failed naming the abortOnFail threshold, the measured value and when, with the results up to the stop', async () => {
+    backend.completed = {
+      kind: 'succeeded',
+      results: sampleResults({ latencyMs: latency(1203) }),
+      runners: 2,
+      aborted: { threshold: 'p99 < 250ms', actual: 1203, afterMs: 12_340 },
+    };
+    await start(sampleSpec({ thresholds: [{ threshold: 'p99 < 250ms', abortOnFail: true, delayAbortEval: '10s' }] }));
+    const failed = await backend.untilState('failed');
+
+    assert.match(
+      failed.message,
+      /^threshold "p99 < 250ms" breached 12\.3s into the run \(p99 was 1203ms\): every runner stopped \(abortOnFail\); /,
+    );
+    assert.equal(failed.results?.latencyMs.p99, 1203);
+    const watch = backend.callsOf('awaitRunnersCompleted')[0]!.watch as { abort: unknown };
+    assert.deepEqual(watch.abort, [{ threshold: 'p99 < 250ms', delayMs: 10_000 }]);
+  });
+
+  it('applies a rate and duration change to the running runners by Update, in the same run', async () => {
+    const gate = new Gate<RunnersCompleted>();
+    backend.completed = gate;
+    const spec = sampleSpec({
+      test: { method: 'GET', serviceName: 'nginx', port: 80, path: '/', rate: 10, duration: '1h' },
+    });
+    const { handle } = await start(spec);
+    await backend.until('awaitRunnersCompleted');
+    const runId = (await handle.describe()).runId;
+
+    const applied = await handle.executeUpdate(applySpecUpdate, {
+      args: [{ generation: 2, spec: { ...spec, test: { ...spec.test, rate: 40, duration: '2h' } } }],
+    });
+    assert.equal(applied.generation, 2);
+    assert.deepEqual(backend.callsOf('changeRunners')[0]!.change, { rate: 40, durationMs: 7_200_000 });
+    const published = backend.statuses.at(-1)!;
+    assert.equal(published.generation, 2);
+    assert.deepEqual(published.specApplied?.status, 'True');
+    assert.equal((await backend.untilEvent('SpecApplied')).type, 'Normal');
+
+    gate.resolve({ kind: 'succeeded', results: sampleResults(), runners: 2 });
+    const finished = await backend.untilState('finished', 2);
+    assert.equal(finished.generation, 2);
+    assert.equal((await handle.describe()).runId, runId, 'no new run: the change was applied live');
+    assert.equal(backend.callsOf('createRunners').length, 1);
+  });
+
+  it('refuses a live change the run cannot take (restart) or cannot apply (rejected), and reports the rejection', async () => {
+    const gate = new Gate<RunnersCompleted>();
+    backend.completed = gate;
+    const spec = sampleSpec({
+      test: { method: 'GET', serviceName: 'nginx', port: 80, path: '/', rate: 10, duration: '1h' },
+    });
+    const { handle } = await start(spec);
+    await backend.until('awaitRunnersCompleted');
+
+    const refusal = async (next: LoadTestSpec) => {
+      const error = await handle.executeUpdate(applySpecUpdate, { args: [{ generation: 2, spec: next }] }).then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+      assert.ok(error instanceof WorkflowUpdateFailedError, String(error));
+      return error.cause as ApplicationFailure;
+    };
+    assert.equal((await refusal({ ...spec, replicas: 3 })).type, SPEC_NEEDS_RESTART);
+    const rejected = await refusal({ ...spec, test: { ...spec.test, duration: '1ms' } });
+    assert.equal(rejected.type, SPEC_REJECTED);
+    assert.match(rejected.message, /not longer than the \d+s the run has already lasted/);
+    assert.equal(backend.callsOf('changeRunners').length, 0, 'the running test is untouched');
+
+    await handle.signal(specRejectedSignal, { generation: 2, reason: rejected.message });
+    const event = await backend.untilEvent('SpecRejected');
+    assert.match(event.message, /generation 2 was not applied: test.duration 1ms/);
+    assert.equal(backend.statuses.at(-1)!.specApplied?.reason, 'Rejected');
+    gate.resolve({ kind: 'succeeded', results: sampleResults(), runners: 2 });
+    assert.equal((await backend.untilState('finished', 1)).generation, 1);
   });
 
   it('on an update mid-run deletes the runners and runs the new generation from pending, as a new run', async () => {
