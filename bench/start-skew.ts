@@ -69,7 +69,12 @@ try {
   for (let round = 1; round <= rounds; round++) {
     const name = `skew-${round}`;
     await apply(
-      loadTestManifest(namespace, name, { replicas, test: { serviceName: 'target', repeat: 20, connections: 1 } }),
+      loadTestManifest(namespace, name, {
+        replicas,
+        test: { serviceName: 'target', repeat: 20, connections: 1 },
+        // Ten runners at the default request of 250m would not fit the test bed's 2-core node.
+        runner: { resources: { requests: { cpu: '50m' } } },
+      }),
     );
     await waitForJsonPath(`ld/${name}`, namespace, '{.status.state}', 'finished', 300);
     const pods = await getJson<PodList>(['get', 'pods', '-n', namespace, '-l', `loadtest.example.org/name=${name}`]);

@@ -362,6 +362,7 @@ export class Generation {
         children: view.children,
         results: view.results,
         thresholds: view.thresholds,
+        live: view.state === 'executing' ? view.progress.live : undefined,
       }),
     );
   }

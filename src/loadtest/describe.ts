@@ -70,6 +70,8 @@ export interface CurrentView {
   children: string[];
   results?: LoadTestResults;
   thresholds?: ThresholdResult[];
+  /** All runners' results so far, merged, while the run executes (activities/progress.ts LiveProgress). */
+  live?: { at: number; sent: number; failed: number; rps: number; p99Ms: number };
 }
 
 /**
@@ -85,6 +87,18 @@ export function currentDetails(
   if (view.message !== '') lines.push(view.state === 'failed' ? `**Failed:** ${view.message}` : view.message, '');
   lines.push(loadTestDetails(ref, spec), '');
   if (view.children.length > 0) lines.push(`Runners: ${view.children.join(', ')}`, '');
+  const live = view.live;
+  if (live !== undefined && view.results === undefined) {
+    lines.push(
+      `**Live, all runners merged** (as of ${new Date(live.at).toISOString()}):`,
+      list([
+        ['Requests so far', `${live.sent} (${live.failed} errors)`],
+        ['Requests/s', String(round1(live.rps))],
+        ['Latency p99 so far', `${round1(live.p99Ms)} ms`],
+      ]),
+      '',
+    );
+  }
   const results = view.results;
   if (results !== undefined) {
     const latency = results.latencyMs;

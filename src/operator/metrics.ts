@@ -20,6 +20,8 @@ export interface OperatorMetrics {
   relisted(resource: 'loadtests' | 'pods'): void;
   activityFailed(activity: string): void;
   runnerStarted(seconds: number): void;
+  /** One call to the Kubernetes API through a client of src/k8s (informer lists and watches are counted apart). */
+  kubernetesRequest(resource: string, call: string): void;
   /** Reads runs by state and last results from `list()` at every scrape. */
   exposeLoadTests(list: () => readonly LoadTestObject[]): void;
   /** The text a scrape returns. */
@@ -67,6 +69,12 @@ export function createOperatorMetrics(process: 'worker' | 'watcher'): OperatorMe
     name: 'loadtest_operator_runner_start_seconds',
     help: 'From runner pod creation until its container is running',
     buckets: [0.5, 1, 2, 5, 10, 20, 30, 60, 120, 300],
+    registers: [registry],
+  });
+  const kubernetesRequests = new Counter({
+    name: 'loadtest_operator_kubernetes_requests_total',
+    help: 'Kubernetes API calls by resource and client method (get, create, patchStatus, ...), lists and watches of informers apart',
+    labelNames: ['resource', 'call'],
     registers: [registry],
   });
   let loadTests: () => readonly LoadTestObject[] = () => [];
@@ -125,6 +133,7 @@ export function createOperatorMetrics(process: 'worker' | 'watcher'): OperatorMe
     relisted: (resource) => relists.inc({ resource }),
     activityFailed: (activity) => activityErrors.inc({ activity }),
     runnerStarted: (seconds) => runnerStart.observe(seconds),
+    kubernetesRequest: (resource, call) => kubernetesRequests.inc({ resource, call }),
     exposeLoadTests: (list) => {
       loadTests = list;
     },
@@ -161,6 +170,27 @@ export function countActivityErrors(metrics: Pick<OperatorMetrics, 'activityFail
           throw error;
         }
       },
+    },
+  });
+}
+
+/**
+ * The client with every method call counted as one Kubernetes API request of `resource`. (A method that calls
+ * another internally, as create does on "already exists", counts once: the figure is a floor.)
+ */
+export function countingClient<T extends object>(
+  client: T,
+  resource: string,
+  metrics: Pick<OperatorMetrics, 'kubernetesRequest'>,
+): T {
+  return new Proxy(client, {
+    get(target, property, receiver) {
+      const value: unknown = Reflect.get(target, property, receiver);
+      if (typeof value !== 'function') return value;
+      return (...args: unknown[]) => {
+        metrics.kubernetesRequest(resource, String(property));
+        return (value as (...a: unknown[]) => unknown).apply(target, args);
+      };
     },
   });
 }

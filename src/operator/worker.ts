@@ -14,6 +14,7 @@ import { startHealthServer } from './health.js';
 import { installTemporalRuntime } from './logging.js';
 import {
   countActivityErrors,
+  countingClient,
   createOperatorMetrics,
   runnerStartSeconds,
   type OperatorMetrics,
@@ -48,7 +49,16 @@ export async function runWorker(config: OperatorConfig, log: Logger): Promise<vo
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
       ...workflowCodeOptions(),
-      activities: createKubernetesActivities({ ...kube, runnerPods, runnerImage: config.runnerImage }),
+      activities: createKubernetesActivities({
+        ...kube,
+        loadTests: countingClient(kube.loadTests, 'loadtests', metrics),
+        pods: countingClient(kube.pods, 'pods', metrics),
+        services: countingClient(kube.services, 'services', metrics),
+        secrets: countingClient(kube.secrets, 'secrets', metrics),
+        events: countingClient(kube.events, 'events', metrics),
+        runnerPods,
+        runnerImage: config.runnerImage,
+      }),
       shutdownGraceTime: '10s',
       // Heartbeat details carry the merged live view (activities/kubernetes/live-run.ts); without this the SDK
       // sends them at most every 24 s (0.8 × the 30 s heartbeat timeout), and `watch` would lag that much.

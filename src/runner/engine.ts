@@ -4,6 +4,8 @@
  * threads (src/runner/threads.ts), each thread runs its share of the plan here: its part of the connections and
  * of the requests, or every n-th request of the open model's schedule.
  */
+import { lookup } from 'node:dns/promises';
+import { isIP } from 'node:net';
 import type { Connection, ConnectionEvents } from './connection.js';
 import { AdjustableRate } from './adjustable-rate.js';
 import type { RunnerProgress, RunnerSummary } from './contract.js';
@@ -98,13 +100,29 @@ function createModel(
 
 type OpenConnection = (id: number, origin: number, events: ConnectionEvents) => Connection;
 
+/**
+ * The address to connect to for `host`: one lookup, as `net.connect` would make it. A name that does not resolve
+ * stays a name, so the connections fail with the same `dns` errors they always did.
+ */
+async function resolveOnce(host: string): Promise<string> {
+  if (isIP(host) !== 0) return host;
+  try {
+    return (await lookup(host)).address;
+  } catch {
+    return host;
+  }
+}
+
 /** How to open a connection to each origin of the plan's requests (one origin unless a mix names urls). */
 async function connectionMaker(plan: RunPlan, origins: readonly URL[]): Promise<OpenConnection> {
   if (plan.transport === 'socket') {
     const readBuffer = Buffer.allocUnsafe(READ_BUFFER_BYTES);
     const requests = plan.requestList.map((request) => buildRequestBytes(request));
-    const targets = origins.map((origin) => ({
-      host: origin.hostname.replace(/^\[(.*)\]$/, '$1'),
+    // Names are resolved now, before the start: a lookup at the first send (CoreDNS for a Service name) made
+    // runners that were told one start instant begin sending up to a few hundred ms apart (bench:start-skew).
+    const hosts = await Promise.all(origins.map((origin) => resolveOnce(origin.hostname.replace(/^\[(.*)\]$/, '$1'))));
+    const targets = origins.map((origin, index) => ({
+      host: hosts[index]!,
       port: Number(origin.port || 80),
       requests,
       headRequests: plan.requestList.every((request) => request.method === 'HEAD'),

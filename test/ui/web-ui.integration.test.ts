@@ -118,7 +118,7 @@ describe('Temporal Web UI', function () {
     await openRun('ui-finished');
     // Activity summaries in the timeline say what each step did.
     await page.getByText('create 2 runners').first().waitFor();
-    await page.getByText('wait for 2 runners to finish and merge their results').first().waitFor();
+    await page.getByText('watch 2 runners: live results, abort thresholds, final merge').first().waitFor();
     await page.screenshot({ path: join(SCREENSHOTS, 'ui-finished-timeline.png'), fullPage: true });
 
     await openTab('User Metadata');
@@ -135,6 +135,34 @@ describe('Temporal Web UI', function () {
     assert.match(text, new RegExp(`"LoadTestNamespace": "${namespace}"`));
     assert.match(text, /"LoadTestGeneration": 1/);
     await page.screenshot({ path: join(SCREENSHOTS, 'ui-finished-search-attributes.png') });
+  });
+
+  it('shows the live numbers of a running LoadTest, all runners merged, in its current details', async function () {
+    await apply(
+      loadTestManifest(namespace, 'ui-live', {
+        replicas: 2,
+        test: { method: 'GET', serviceName: 'nginx', path: '/', rate: 20, duration: '60s' },
+      }),
+    );
+    await waitForJsonPath('ld/ui-live', namespace, '{.status.state}', 'executing', 120);
+    await openRun('ui-live');
+    await openTab('User Metadata');
+    await markdownShows('State: executing');
+    // The workflow takes in the merged live view every 10 s: reload until the details carry one.
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      try {
+        await markdownShows('Live, all runners merged');
+        break;
+      } catch (error) {
+        if (Date.now() > deadline) throw error;
+        await page.reload();
+        await openTab('User Metadata');
+      }
+    }
+    await markdownShows(/Requests so far/);
+    await page.screenshot({ path: join(SCREENSHOTS, 'ui-live-details.png'), fullPage: true });
+    await kubectl(['delete', 'ld', 'ui-live', '-n', namespace, '--wait=false']);
   });
 
   it("shows a failed LoadTest's reason in its details, without opening raw event JSON", async function () {
