@@ -46,8 +46,10 @@ export async function runRunner(options: RunOptions): Promise<RunnerResult> {
   if (plan.threads > 1) {
     summary = await runThreads(options, plan.threads, onProgress, start);
   } else {
-    await start();
     summary = await executePlan(plan, {
+      // The model and connections are set up while waiting: work done after the start instant made runners that
+      // were told one instant begin up to ~200 ms apart on a busy node (bench:start-skew).
+      startAt: start().then(() => performance.now()),
       signal: options.signal,
       progressIntervalMs: options.progressIntervalMs,
       onProgress,
@@ -77,8 +79,8 @@ async function runControlled(
       onLive: (live) => control.attach(live),
     });
   } else {
-    await start();
     summary = await executePlan(plan, {
+      startAt: start().then(() => performance.now()),
       signal,
       progressIntervalMs: options.progressIntervalMs,
       onProgress,
