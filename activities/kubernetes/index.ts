@@ -224,11 +224,14 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
         : (answer: (value: RunnersCompleted) => void, recheck: () => void) => {
             const context = Context.current();
             let patching = Promise.resolve();
+            // As often as the workflow takes in the live view (every 10 s, at most 30 times a run): a long soak
+            // test writes its status as often as a short one, not once every 10 s for hours.
+            const patchEveryMs = Math.max(progressPatchMs, watch.reportAfterMs ?? 0);
             const runKey = `${loadTest.uid}/${generation}`;
             /** Writes the view into `.status.progress` when this run's last write is PROGRESS_PATCH_MS old. */
             const patchIfDue = (view: LiveProgress & { running: number }) => {
               // Half a poll of slack: a round ends on the same beat as the write it should carry.
-              if (view.at - (lastProgressPatch.get(runKey) ?? 0) < progressPatchMs - livePollMs / 2) return;
+              if (view.at - (lastProgressPatch.get(runKey) ?? 0) < patchEveryMs - livePollMs / 2) return;
               lastProgressPatch.set(runKey, view.at);
               patching = patching.then(() => patchProgress(loadTest, view)).catch(() => undefined);
             };
@@ -302,6 +305,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
               latestView === undefined ? countByKind(states) : ({ progress: latestView } satisfies ProgressHeartbeat),
       beside,
     });
+    if (outcome.kind !== 'progress') lastProgressPatch.delete(`${loadTest.uid}/${generation}`);
     return outcome;
   }
 
