@@ -67,6 +67,18 @@ describe('loadtest-operator CLI on a cluster', function () {
     assert.equal(state, 'finished');
   });
 
+  it('watch shows the live merged numbers of a LoadTest the operator is running, before it ends', async () => {
+    await writeFile(join(dir, 'live.yaml'), manifest('live', namespace, 'rate: 20\nduration: 20s'));
+    await kubectl(['apply', '-f', join(dir, 'live.yaml')]);
+
+    const result = await runCli(['watch', 'live', '-n', namespace]);
+
+    assert.equal(result.code, 0, `${result.stdout}\n${result.stderr}`);
+    // Plain key=value lines off a terminal: at least one while executing carries requests from the runners.
+    const live = result.stdout.split('\n').filter((line) => /state=executing .*requests=[1-9]/.test(line));
+    assert.ok(live.length > 0, `no live numbers while executing:\n${result.stdout}`);
+  });
+
   it('works as a kubectl plugin: kubectl loadtest list and status', async () => {
     const env = { PATH: pluginPath };
     const list = await runKubectlPlugin(['loadtest', 'list', '-n', namespace], env);

@@ -253,6 +253,48 @@ describe('runner control endpoints on the test bed', function () {
     assert.notEqual(events.trim(), '', 'a SpecApplied Event is recorded');
   });
 
+  it('refuses a change it cannot apply (a duration already past), leaves the run untouched and says why', async () => {
+    const ns = await namespace();
+    const server = await serve(ns);
+    await apply(
+      loadTestManifest(ns, 'too-late', { replicas: 1, test: { serviceName: 'target', rate: 10, duration: '30s' } }),
+    );
+    await executing(ns, 'too-late');
+    await eventually(
+      async () => ((await loadTest(ns, 'too-late')).status?.progress?.requests ?? 0) > 0 || undefined,
+      60_000,
+      'progress before the change',
+    );
+    await kubectl([
+      'patch',
+      'loadtest',
+      'too-late',
+      '-n',
+      ns,
+      '--type=merge',
+      '-p',
+      '{"spec":{"test":{"duration":"1s"}}}',
+    ]);
+    const refused = await eventually(
+      async () => {
+        const condition = (await loadTest(ns, 'too-late')).status?.conditions?.find((c) => c.type === 'SpecApplied');
+        return condition?.observedGeneration === 2 ? condition : undefined;
+      },
+      60_000,
+      'SpecApplied for generation 2',
+    );
+    assert.equal(refused.status, 'False');
+    assert.equal(refused.reason, 'Rejected');
+    assert.match(refused.message, /test\.duration 1s is not longer than the \d+s the run has already lasted/);
+
+    const done = await settled(ns, 'too-late');
+    assert.equal(done.status?.state, 'finished', done.status?.message);
+    assert.equal(done.status?.observedGeneration, 1, 'the run went on as generation 1');
+    // 10/s for the whole 30 s, not cut to 1 s.
+    assert.equal(done.status?.results?.requests, server.requests);
+    assert.ok(server.requests >= 10 * 25, `${server.requests} requests: the run was cut short`);
+  });
+
   for (const policy of ['fail', 'continue'] as const) {
     it(`${policy === 'fail' ? 'fails the run' : 'goes on without it'} when a runner pod is lost mid-run (onRunnerFailure: ${policy})`, async () => {
       const ns = await namespace();
