@@ -205,6 +205,18 @@ const STUCK_REASONS = new Set([
   'RunContainerError',
 ]);
 
+/**
+ * Waiting messages of a stuck-looking reason that the kubelet gets over by itself: it could not read the run's
+ * control-token Secret yet (the Node authorizer learns of a new pod's Secrets a moment after the pod is bound), and
+ * retries. Seen on the test bed's real node as `CreateContainerConfigError: failed to sync secret cache: timed out
+ * waiting for the condition`; the run's start timeout still bounds the wait.
+ */
+const TRANSIENT_WAIT_MESSAGES = [/failed to sync secret cache/, /failed to sync configmap cache/];
+
+function isTransientWait(message: string | undefined): boolean {
+  return message !== undefined && TRANSIENT_WAIT_MESSAGES.some((pattern) => pattern.test(message));
+}
+
 export type RunnerState =
   | { kind: 'pending'; detail?: string }
   | { kind: 'running' }
@@ -238,7 +250,7 @@ export function runnerState(pod: V1Pod): RunnerState {
     return { kind: 'failed', reason: `failed${why ? `: ${why}` : ''}` };
   }
   const waiting = container?.state?.waiting;
-  if (waiting?.reason !== undefined && STUCK_REASONS.has(waiting.reason)) {
+  if (waiting?.reason !== undefined && STUCK_REASONS.has(waiting.reason) && !isTransientWait(waiting.message)) {
     return {
       kind: 'failed',
       reason: `cannot start: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ''}`,

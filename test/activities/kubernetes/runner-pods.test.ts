@@ -128,6 +128,34 @@ describe('runner pods', () => {
       });
     });
 
+    it('waits while the kubelet cannot read the control-token Secret yet, but fails when a Secret is missing', () => {
+      const waitingWith = (message: string) => ({
+        ...pod,
+        status: {
+          phase: 'Pending',
+          containerStatuses: [
+            {
+              name: 'runner',
+              image: 'x',
+              imageID: '',
+              ready: false,
+              restartCount: 0,
+              state: { waiting: { reason: 'CreateContainerConfigError', message } },
+            },
+          ],
+        },
+      });
+      // Seen on the real node: the Node authorizer learns of a new pod's Secrets a moment after it is bound.
+      assert.deepEqual(runnerState(waitingWith('failed to sync secret cache: timed out waiting for the condition')), {
+        kind: 'pending',
+        detail: 'CreateContainerConfigError',
+      });
+      assert.deepEqual(runnerState(waitingWith('secret "other" not found')), {
+        kind: 'failed',
+        reason: 'cannot start: CreateContainerConfigError: secret "other" not found',
+      });
+    });
+
     it('is pending with the scheduler’s reason while unscheduled', () => {
       const unscheduled = {
         ...pod,
