@@ -85,20 +85,16 @@ export function currentDetails(
 ): string {
   const lines = [`**State: ${view.state}** (generation ${view.generation}, step ${view.step})`, ''];
   if (view.message !== '') lines.push(view.state === 'failed' ? `**Failed:** ${view.message}` : view.message, '');
-  lines.push(loadTestDetails(ref, spec), '');
-  if (view.children.length > 0) lines.push(`Runners: ${view.children.join(', ')}`, '');
   const live = view.live;
   if (live !== undefined && view.results === undefined) {
     lines.push(
-      `**Live, all runners merged** (as of ${new Date(live.at).toISOString()}):`,
-      list([
-        ['Requests so far', `${live.sent} (${live.failed} errors)`],
-        ['Requests/s', String(round1(live.rps))],
-        ['Latency p99 so far', `${round1(live.p99Ms)} ms`],
-      ]),
+      `**Live, all runners merged:** ${live.sent} requests so far (${live.failed} errors), ` +
+        `${round1(live.rps)} req/s, p99 ${round1(live.p99Ms)} ms so far (as of ${new Date(live.at).toISOString()})`,
       '',
     );
   }
+  lines.push(loadTestDetails(ref, spec), '');
+  if (view.children.length > 0) lines.push(`Runners: ${view.children.join(', ')}`, '');
   const results = view.results;
   if (results !== undefined) {
     const latency = results.latencyMs;

@@ -152,7 +152,7 @@ describe('Temporal Web UI', function () {
     const deadline = Date.now() + 60_000;
     for (;;) {
       try {
-        await markdownShows('Live, all runners merged');
+        await markdownShows('Live, all runners merged:');
         break;
       } catch (error) {
         if (Date.now() > deadline) throw error;
@@ -160,7 +160,7 @@ describe('Temporal Web UI', function () {
         await openTab('User Metadata');
       }
     }
-    await markdownShows(/Requests so far/);
+    await markdownShows(/\d+ requests so far \(\d+ errors\), [\d.]+ req\/s, p99 [\d.]+ ms so far/);
     await page.screenshot({ path: join(SCREENSHOTS, 'ui-live-details.png'), fullPage: true });
     await kubectl(['delete', 'ld', 'ui-live', '-n', namespace, '--wait=false']);
   });
