@@ -51,7 +51,7 @@ import {
   snapshotSummary,
   startSkewMs,
   statusProgress,
-} from './live-run.js';
+} from '../live-run.js';
 import {
   controlAddress,
   ControlRefused,

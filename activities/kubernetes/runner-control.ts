@@ -1,27 +1,18 @@
 /**
- * The operator's side of the runner control endpoint (src/runner/control-api.ts): where a runner pod's endpoint
- * is, the run's token, and the four calls. Each call is short and bounded by a timeout: a runner that does not
- * answer is reported by the caller, which decides whether that matters (a runner that already ended does not).
+ * The operator's side of a runner pod's control endpoint (src/runner/control-api.ts): where the endpoint is, and
+ * the run's token, kept in a Secret. The calls themselves are src/runner/control-client.ts.
  */
 import type { V1Pod, V1Secret } from '@kubernetes/client-node';
 import { randomBytes } from 'node:crypto';
 import type { SecretClient } from '../../src/k8s/index.js';
 import type { LoadTestRef } from '../../src/loadtest/workflow-id.js';
 import { labelSafe } from '../../src/runner/contract.js';
-import {
-  CONTROL_PATHS,
-  CONTROL_PORT_NAME,
-  type ConfigChange,
-  type ConfigResponse,
-  type ControlError,
-  type RunnerSnapshot,
-  type StartResponse,
-} from '../../src/runner/control-api.js';
+import { CONTROL_PORT_NAME } from '../../src/runner/control-api.js';
+
+export { ControlRefused, RunnerControl } from '../../src/runner/control-client.js';
 
 /** The key of the token in the run's control Secret. */
 export const CONTROL_TOKEN_KEY = 'token';
-/** How long one control call may take: runners answer in milliseconds; a stuck one must not stall the run. */
-const CALL_TIMEOUT_MS = 5000;
 
 /** `<loadtest>-g<generation>-control`: one Secret per run, so a new generation gets a new token. */
 export function controlSecretName(loadTest: LoadTestRef, generation: number): string {
@@ -97,62 +88,4 @@ export function controlAddress(pod: V1Pod | undefined): string | undefined {
     .find((candidate) => candidate.name === CONTROL_PORT_NAME)?.containerPort;
   if (ip === undefined || port === undefined) return undefined;
   return `http://${ip.includes(':') ? `[${ip}]` : ip}:${port}`;
-}
-
-/** A control call the runner refused (4xx), with what it said. */
-export class ControlRefused extends Error {
-  constructor(
-    readonly status: number,
-    message: string,
-  ) {
-    super(message);
-    this.name = 'ControlRefused';
-  }
-}
-
-async function call<T>(address: string, token: string, method: string, path: string, body?: unknown): Promise<T> {
-  const response = await fetch(`${address}${path}`, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body === undefined ? {} : { 'content-type': 'application/json' }),
-    },
-    body: body === undefined ? undefined : JSON.stringify(body),
-    signal: AbortSignal.timeout(CALL_TIMEOUT_MS),
-  });
-  const text = await response.text();
-  if (!response.ok) {
-    let said = text;
-    try {
-      said = (JSON.parse(text) as ControlError).error ?? text;
-    } catch {
-      // not JSON: quote it as it is
-    }
-    throw new ControlRefused(response.status, `${method} ${path}: ${response.status} ${said}`.trim());
-  }
-  return JSON.parse(text) as T;
-}
-
-/** The four calls of one runner's control endpoint. */
-export class RunnerControl {
-  constructor(
-    private readonly address: string,
-    private readonly token: string,
-  ) {}
-
-  start(atMs: number): Promise<StartResponse> {
-    return call(this.address, this.token, 'POST', CONTROL_PATHS.start, { atMs });
-  }
-
-  progress(): Promise<RunnerSnapshot> {
-    return call(this.address, this.token, 'GET', CONTROL_PATHS.progress);
-  }
-
-  stop(): Promise<RunnerSnapshot> {
-    return call(this.address, this.token, 'POST', CONTROL_PATHS.stop);
-  }
-
-  change(change: ConfigChange): Promise<ConfigResponse> {
-    return call(this.address, this.token, 'PATCH', CONTROL_PATHS.config, change);
-  }
 }

@@ -1,6 +1,7 @@
 /**
  * LoadTestActivities without Kubernetes: runners are processes on this machine (see runners.ts), the start
- * time reaches them through start-at files, and status lives in memory (a LocalStatusBoard) and the log.
+ * time reaches them through start-at files, their control endpoints (on a loopback port each) take abort stops
+ * and live changes, and status lives in memory (a LocalStatusBoard) and the log.
  * The workflow is the same one that drives runner pods in a cluster.
  */
 import { Context } from '@temporalio/activity';
@@ -18,7 +19,10 @@ import {
   type RunnersRunning,
   type StatusReport,
   type TargetCheck,
+  type ThresholdAbort,
 } from '../types.js';
+import { breachedAbortRule, LiveMerge, snapshotSummary, startSkewMs } from '../live-run.js';
+import { ControlRefused } from '../../src/runner/control-client.js';
 import type { LoadTestSpec } from '../../src/loadtest/spec.js';
 import { runnerArgs, runnerName, runnerOptionsFromSpec, type RunnerSummary } from '../../src/runner/contract.js';
 import { mergeSummaries } from '../../src/runner/merge.js';
@@ -111,23 +115,82 @@ export function createLocalActivities(deps: LocalActivitiesDeps): LoadTestActivi
       if (missing !== undefined) return unknownRunner(missing);
       const processes = found as RunnerProcess[];
       const context = Context.current();
-      const beat = () => {
-        const snapshots = processes.flatMap((runner) => (runner.progress === undefined ? [] : [runner.progress]));
-        context.heartbeat({ progress: combineRunnerProgress(snapshots, processes.length) } satisfies ProgressHeartbeat);
+      const abort = ref.watch?.abort ?? [];
+      const live = new LiveMerge();
+      let aborted: ThresholdAbort | undefined;
+      let polling = false;
+      // With abortOnFail thresholds, the runners' exact snapshots are merged as in a cluster and judged at every
+      // beat; otherwise their progress lines are enough for the live view.
+      const beat = async () => {
+        if (abort.length === 0 || polling) {
+          const snapshots = processes.flatMap((runner) => (runner.progress === undefined ? [] : [runner.progress]));
+          context.heartbeat({
+            progress: combineRunnerProgress(snapshots, processes.length),
+          } satisfies ProgressHeartbeat);
+          return;
+        }
+        polling = true;
+        try {
+          let running = 0;
+          await Promise.all(
+            processes.map(async (runner) => {
+              const snapshot = await runner.control?.progress().catch(() => undefined);
+              if (snapshot === undefined) return;
+              running++;
+              live.record(runner.name, snapshotSummary(snapshot));
+            }),
+          );
+          const results = live.merged();
+          if (results === undefined) return;
+          const now = Date.now();
+          context.heartbeat({
+            progress: live.view(results, processes.length, running, now),
+          } satisfies ProgressHeartbeat);
+          if (aborted === undefined && ref.watch !== undefined) {
+            aborted = breachedAbortRule(results, abort, ref.watch.startAtMs, now);
+            if (aborted !== undefined) {
+              logger?.warn({ loadTest: ref.loadTest, aborted }, 'abortOnFail threshold breached: stopping the runners');
+              await Promise.all(
+                processes.map(async (runner) => {
+                  await runner.control?.stop().catch(() => undefined);
+                }),
+              );
+            }
+          }
+        } finally {
+          polling = false;
+        }
       };
-      beat();
-      const timer = setInterval(beat, heartbeatIntervalMs);
+      void beat();
+      const timer = setInterval(() => void beat(), heartbeatIntervalMs);
       try {
-        return await Promise.race([settle(processes), context.cancelled]);
+        const outcome = await Promise.race([settle(processes), context.cancelled]);
+        return outcome.kind === 'succeeded' && aborted !== undefined ? { ...outcome, aborted } : outcome;
       } finally {
         clearInterval(timer);
       }
     },
 
-    changeRunners({ runners: names }) {
-      // Local runners are plain processes without a control endpoint: a change restarts the run instead.
-      const refused = names.map((runner) => ({ runner, reason: 'local runners take no live changes' }));
-      return Promise.resolve({ applied: [], refused });
+    async changeRunners({ loadTest, runners: names, change }) {
+      const applied: string[] = [];
+      const refused: { runner: string; reason: string }[] = [];
+      for (const name of names) {
+        const runner = runners.get(loadTest, name);
+        if (runner === undefined || runner.finished) continue;
+        const control = runner.control;
+        if (control === undefined) {
+          refused.push({ runner: name, reason: 'has no control endpoint' });
+          continue;
+        }
+        try {
+          await control.change(change);
+          applied.push(name);
+        } catch (error) {
+          if (!(error instanceof ControlRefused)) throw error;
+          refused.push({ runner: name, reason: error.message });
+        }
+      }
+      return { applied, refused };
     },
 
     async deleteRunners({ loadTest, exceptGeneration, keepFinished }) {
@@ -163,7 +226,10 @@ function settle(processes: readonly RunnerProcess[]): Promise<RunnersCompleted> 
             return resolve({ kind: 'failed', runner: runner.name, reason: outcome.reason });
           summaries.push(outcome.summary);
           if (summaries.length === processes.length) {
-            resolve({ kind: 'succeeded', results: mergeSummaries(summaries), runners: summaries.length });
+            const results = mergeSummaries(summaries);
+            const skew = startSkewMs(summaries);
+            if (skew !== undefined) results.startSkewMs = skew;
+            resolve({ kind: 'succeeded', results, runners: summaries.length });
           }
         })
         .catch(reject);

@@ -4,6 +4,7 @@
  * prints progress snapshots on stderr and writes its summary to a file when done.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync } from 'node:fs';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -19,6 +20,8 @@ import {
   type RunnerProgress,
   type RunnerSummary,
 } from '../../src/runner/contract.js';
+import { CONTROL_TOKEN_ENV } from '../../src/runner/control-api.js';
+import { RunnerControl } from '../../src/runner/control-client.js';
 
 /** `node <this package's CLI>`: the runner command in a local checkout or an installed package. */
 export function defaultRunnerCommand(): string[] {
@@ -42,6 +45,10 @@ export class RunnerProcess {
   readonly started: Promise<RunnerOutcome | undefined>;
   private readonly child: ChildProcess;
   private readonly stderrTail: string[] = [];
+  /** This runner's control token: only this worker knows it (the runner reads it from its environment). */
+  private readonly token = randomBytes(32).toString('base64url');
+  /** The port of the runner's control endpoint, once it has printed it (`--control-port 0`). */
+  private controlPort?: number;
   private exited = false;
   private stopping = false;
 
@@ -58,7 +65,11 @@ export class RunnerProcess {
     if (executable === undefined) throw new Error('the runner command is empty');
     // A process group of its own: Ctrl-C in a terminal reaches the command, which stops runners as the workflow
     // decides, rather than every runner at once (they would report partial results as a finished run).
-    this.child = spawn(executable, [...leading, ...args], { stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+    this.child = spawn(executable, [...leading, ...args], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      detached: true,
+      env: { ...process.env, [CONTROL_TOKEN_ENV]: this.token },
+    });
     createInterface({ input: this.child.stderr! }).on('line', (line) => this.onStderr(line));
     const exit = new Promise<{ code: number | null; signal: NodeJS.Signals | null; error?: Error }>((resolve) => {
       this.child.once('error', (error) => resolve({ code: null, signal: null, error }));
@@ -80,6 +91,12 @@ export class RunnerProcess {
     return this.exited;
   }
 
+  /** The runner's control endpoint, once it listens (and while it runs). */
+  get control(): RunnerControl | undefined {
+    if (this.controlPort === undefined || this.exited) return undefined;
+    return new RunnerControl(`http://127.0.0.1:${this.controlPort}`, this.token);
+  }
+
   /** Kills the runner at once (synchronous: for process exit). */
   kill(): void {
     if (!this.exited) this.child.kill('SIGKILL');
@@ -99,6 +116,11 @@ export class RunnerProcess {
     const progress = parseProgressLine(line);
     if (progress !== undefined) {
       this.progress = progress;
+      return;
+    }
+    const port = controlPortLine(line);
+    if (port !== undefined) {
+      this.controlPort = port;
       return;
     }
     this.logger?.debug({ runner: this.name, line }, 'runner stderr');
@@ -183,6 +205,9 @@ export class LocalRunners {
       files.startAt,
       '--progress-interval',
       String(this.progressIntervalMs),
+      // Any free port: the runner prints it, and the worker talks to it as the operator talks to runner pods.
+      '--control-port',
+      '0',
     ];
     const runner = new RunnerProcess(name, loadTest, generation, files, this.command, args, this.options.logger);
     this.runners.set(key(loadTest, name), runner);
@@ -209,6 +234,17 @@ export class LocalRunners {
     process.off('exit', this.killAll);
     await Promise.all([...this.runners.values()].map((runner) => this.remove(runner)));
     if (this.options.workDir === undefined) await rm(this.workDir, { recursive: true, force: true });
+  }
+}
+
+/** The port of `{"control":{"port":N}}`, the line a runner prints once its control endpoint listens. */
+function controlPortLine(line: string): number | undefined {
+  if (!line.startsWith('{"control"')) return undefined;
+  try {
+    const port = (JSON.parse(line) as { control?: { port?: unknown } }).control?.port;
+    return typeof port === 'number' ? port : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -15,6 +15,7 @@ export const LAYERS: readonly Layer[] = [
   { path: 'src/runner', what: 'the load engine and the runner contract both backends share' },
   { path: 'activities/progress.ts', what: 'the live-progress heartbeat format' },
   { path: 'activities/types.ts', what: 'what the workflow asks of a backend (pure)' },
+  { path: 'activities/live-run.ts', what: "both backends' merge of live snapshots and abort verdicts (pure)" },
   { path: 'workflows', what: 'deterministic orchestration, and how a LoadTest workflow is started' },
   { path: 'src/k8s', what: 'the one module that calls the Kubernetes API' },
   { path: 'src/temporal', what: 'the one module that connects to Temporal; dev server; workflow bundle' },

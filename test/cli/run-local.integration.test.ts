@@ -91,6 +91,41 @@ describe('loadtest-operator run --local and the commands that follow it', functi
     assert.match(result.stdout, /BREACHED {2}rps > 100000000/);
   });
 
+  it('stops every local runner when an abortOnFail threshold is breached on their merged results, exiting 1', async () => {
+    const slow = await startTargetServer((_request, response) => {
+      setTimeout(() => response.end('ok'), 300);
+    });
+    try {
+      const yaml = [
+        'apiVersion: example.org/v1',
+        'kind: LoadTest',
+        'metadata:',
+        '  name: abort',
+        `  namespace: ${namespace}`,
+        'spec:',
+        '  replicas: 2',
+        '  test:',
+        `    url: http://127.0.0.1:${slow.port}/`,
+        '    rate: 5',
+        '    duration: 60s',
+        '    connections: 4',
+        '  thresholds:',
+        '    - threshold: p99 < 100ms',
+        '      abortOnFail: true',
+        '      delayAbortEval: 1s',
+      ].join('\n');
+      const result = await runCli(['run', await write('abort', `${yaml}\n`), '--local']);
+
+      assert.equal(result.code, 1, `${result.stdout}\n${result.stderr}`);
+      assert.match(result.stdout, /threshold "p99 < 100ms" breached [\d.]+s into the run \(p99 was [\d.]+ms\)/);
+      assert.match(result.stdout, /every runner stopped \(abortOnFail\)/);
+      // Stopped early: far fewer than the 2 × 5/s × 60 s the whole test would send.
+      assert.ok(slow.requests.length < 300, `${slow.requests.length} requests: the runners were not stopped`);
+    } finally {
+      await slow.close();
+    }
+  });
+
   it('exits 1 when the load test fails, saying why', async () => {
     const closed = `http://127.0.0.1:${await freePort()}/`;
     const file = await write('fail', loadTestYaml('fail', namespace, `url: ${closed}\nrepeat: 10`));

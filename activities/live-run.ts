@@ -5,13 +5,13 @@
  * thresholds on it. Runners that ended report through their termination message instead; runners lost under
  * `onRunnerFailure: continue` are left out.
  */
-import type { LoadTestProgress, LoadTestResults } from '../../src/loadtest/spec.js';
-import { evaluateThresholds, type AbortRule } from '../../src/loadtest/thresholds.js';
-import type { RunnerSummary } from '../../src/runner/contract.js';
-import type { RunnerSnapshot } from '../../src/runner/control-api.js';
-import { mergeSummaries } from '../../src/runner/merge.js';
-import type { LiveProgress } from '../progress.js';
-import type { ThresholdAbort } from '../types.js';
+import type { LoadTestProgress, LoadTestResults } from '../src/loadtest/spec.js';
+import { evaluateThresholds, type AbortRule } from '../src/loadtest/thresholds.js';
+import type { RunnerSummary } from '../src/runner/contract.js';
+import type { RunnerSnapshot } from '../src/runner/control-api.js';
+import { mergeSummaries } from '../src/runner/merge.js';
+import type { LiveProgress } from './progress.js';
+import type { ThresholdAbort } from './types.js';
 
 /** How often runners are polled while they send. */
 export const LIVE_POLL_MS = 2000;
