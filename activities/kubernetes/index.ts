@@ -115,14 +115,24 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
     const { created, secret } = await deps.secrets.create(manifest).catch((error: unknown) => {
       throw podRejection(manifest.metadata!.name!, error) ?? error;
     });
-    const token = created ? manifest.stringData![CONTROL_TOKEN_KEY] : tokenOf(secret);
-    if (token === undefined || secret.metadata?.labels?.[LOADTEST_UID_LABEL] !== loadTest.uid) {
-      // A Secret of that name that is not this run's: never hand its value to runners.
+    const name = manifest.metadata!.name!;
+    const labels = secret.metadata?.labels ?? {};
+    if (!created && labels[MANAGED_BY_LABEL] !== MANAGED_BY) {
+      // Someone else's Secret: never hand its value to runners, never delete it.
       throw ApplicationFailure.nonRetryable(
-        `Secret ${manifest.metadata!.name} already exists in namespace ${loadTest.namespace} and is not this run's ` +
-          'control token: rename the LoadTest or delete that Secret',
+        `Secret ${name} already exists in namespace ${loadTest.namespace} and is not a runner control token: ` +
+          'rename the LoadTest or delete that Secret',
         RUNNER_NAME_TAKEN,
       );
+    }
+    if (!created && labels[LOADTEST_UID_LABEL] !== loadTest.uid) {
+      // The token of an earlier LoadTest of the same name, not yet garbage-collected: remove it and try again.
+      await deps.secrets.delete(loadTest.namespace, name);
+      throw new Error(`Secret ${name} of an earlier LoadTest named ${loadTest.name} is still there`);
+    }
+    const token = created ? manifest.stringData![CONTROL_TOKEN_KEY] : tokenOf(secret);
+    if (token === undefined) {
+      throw ApplicationFailure.nonRetryable(`Secret ${name} holds no ${CONTROL_TOKEN_KEY}`, RUNNER_NAME_TAKEN);
     }
     tokens.remember(loadTest, generation, token);
   }

@@ -6,6 +6,8 @@ export interface SecretClient {
   /** Creates the Secret; when one of that name exists, returns it instead (`created: false`). */
   create(secret: V1Secret): Promise<{ created: boolean; secret: V1Secret }>;
   get(namespace: string, name: string): Promise<V1Secret | undefined>;
+  /** Deletes the Secret; false when it did not exist. */
+  delete(namespace: string, name: string): Promise<boolean>;
 }
 
 export class KubernetesSecrets implements SecretClient {
@@ -32,6 +34,16 @@ export class KubernetesSecrets implements SecretClient {
       return await this.api.readNamespacedSecret({ namespace, name });
     } catch (error) {
       if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  async delete(namespace: string, name: string): Promise<boolean> {
+    try {
+      await this.api.deleteNamespacedSecret({ namespace, name });
+      return true;
+    } catch (error) {
+      if (isNotFound(error)) return false;
       throw error;
     }
   }

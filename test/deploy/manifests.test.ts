@@ -261,7 +261,7 @@ describe('install manifests (config/ and charts/loadtest-operator)', function ()
       // In the chart it is a template, so that `helm upgrade` brings a new operator's rules (crds/ it never upgrades).
       for (const copy of [
         'config/crd/loadtest-validation.yaml',
-        'charts/loadtest-operator/templates/loadtest-validation.yaml',
+        'charts/loadtest-operator/crds/loadtest-validation.yaml',
       ]) {
         assert.ok(
           (await readFile(join(REPO, copy), 'utf8')) === policy,

@@ -49,6 +49,13 @@ async function restrictedNamespace(name: string): Promise<void> {
   await kubectl(DEFAULT_SERVICE_ACCOUNT_WAIT(name));
 }
 
+/** What the chart holds in crds/: Helm creates it when missing and never upgrades or deletes it. */
+const FROM_CHART_CRDS = new Set([
+  'CustomResourceDefinition',
+  'ValidatingAdmissionPolicy',
+  'ValidatingAdmissionPolicyBinding',
+]);
+
 const CONFIG = join(REPO, 'config/default');
 
 const kustomizeInstaller: Installer = {
@@ -70,10 +77,11 @@ const helmInstaller: Installer = {
   title: 'helm install charts/loadtest-operator',
   namespace: `helm-operator-${process.pid}`,
   async install() {
-    // Helm installs into a namespace the user made; the CRD it installs from crds/ it never deletes, by design.
+    // Helm installs into a namespace the user made; what it installs from crds/ (the CRD and its admission policy)
+    // it never deletes, by design.
     await restrictedNamespace(this.namespace);
     const made = (await helmTemplate(helmRelease, this.namespace))
-      .filter((object) => object.kind !== 'CustomResourceDefinition')
+      .filter((object) => !FROM_CHART_CRDS.has(object.kind))
       .map((object) => `${object.kind}/${object.metadata.name}`);
     await runOk(await ensureHelm(), ['install', helmRelease, CHART, '-n', this.namespace]);
     return made;

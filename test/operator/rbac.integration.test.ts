@@ -96,6 +96,10 @@ describe('operator RBAC (config/rbac)', function () {
       ['delete', 'pods'],
       ['get', 'services'],
       ['create', 'events'],
+      // Each run's control token (activities/kubernetes/runner-control.ts).
+      ['create', 'secrets'],
+      ['get', 'secrets'],
+      ['delete', 'secrets'],
     ]) {
       assert.equal(await can(...granted, '-n', namespace), true, granted.join(' '));
     }
@@ -106,7 +110,9 @@ describe('operator RBAC (config/rbac)', function () {
       ['delete', 'loadtests.example.org'],
       ['update', 'loadtests.example.org'],
       ['patch', 'loadtests.example.org'],
-      ['get', 'secrets'],
+      ['list', 'secrets'],
+      ['watch', 'secrets'],
+      ['update', 'secrets'],
       ['create', 'services'],
       ['delete', 'events'],
       ['create', 'deployments.apps'],

@@ -111,6 +111,9 @@ export class FakeSecrets implements SecretClient {
   get(namespace: string, name: string) {
     return Promise.resolve(this.secrets.get(`${namespace}/${name}`));
   }
+  delete(namespace: string, name: string) {
+    return Promise.resolve(this.secrets.delete(`${namespace}/${name}`));
+  }
 }
 
 export class FakeEvents implements EventClient {

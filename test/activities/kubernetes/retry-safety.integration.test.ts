@@ -205,13 +205,20 @@ describe('Kubernetes activities retried on a real apiserver', function () {
 
     const current = await createLoadTest('same', 2);
     assert.notEqual(current.ref.uid, earlier.ref.uid);
+    // Its control-token Secret first (it is created before the pods), then its pods.
     await assert.rejects(
       attempt(activities.createRunners, { ...input, loadTest: current.ref }, 1),
+      /^Error: Secret same-g1-control of an earlier LoadTest named same is still there$/,
+    );
+    await assert.rejects(
+      attempt(activities.createRunners, { ...input, loadTest: current.ref }, 2),
       /^Error: pod same-g1-[01] of an earlier LoadTest named same is still there$/,
     );
     for (const name of names) await kubectlWait(`pod/${name}`, '--for=delete', 60, namespace);
 
-    assert.deepEqual(await attempt(activities.createRunners, { ...input, loadTest: current.ref }, 2), names);
+    assert.deepEqual(await attempt(activities.createRunners, { ...input, loadTest: current.ref }, 3), names);
+    const secret = await getJson<{ metadata: { labels: Record<string, string> } }>('secret/same-g1-control', namespace);
+    assert.equal(secret.metadata.labels['loadtest.example.org/uid'], current.ref.uid, "the Secret is the new run's");
     const replaced = await pods();
     assert.deepEqual([...replaced.keys()], names);
     for (const name of names) {
