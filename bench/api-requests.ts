@@ -21,9 +21,7 @@ import {
   Operator,
   waitForJsonPath,
 } from '../test/operator/cluster.js';
-import { testbedDown, testbedUp } from '../test/testbed/lifecycle.js';
-import { importOperatorImage } from '../test/testbed/real-node.js';
-import { defaultStateDir, isAlive, readTestbedEnv } from '../test/testbed/state.js';
+import { benchTestbed } from './testbed.js';
 
 const { values } = parseArgs({
   options: {
@@ -34,11 +32,7 @@ const { values } = parseArgs({
 const replicas = Number(values.replicas);
 const durations = values.durations.split(',');
 
-const stateDir = defaultStateDir();
-const running = readTestbedEnv(stateDir);
-const startedHere = running === undefined || !isAlive(Number(running.TESTBED_PID));
-Object.assign(process.env, await testbedUp(stateDir, { parentPid: process.pid }));
-await importOperatorImage(stateDir, (line) => console.error(line));
+const testbed = await benchTestbed();
 const namespace = `api-requests-${Date.now().toString(36)}`;
 const operator = new Operator('bench-api-requests');
 const target = new CountingServer();
@@ -105,5 +99,5 @@ try {
   await operator.stop();
   await target.close();
   await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
-  if (startedHere) await testbedDown(stateDir);
+  await testbed.release();
 }

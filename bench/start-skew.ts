@@ -23,10 +23,8 @@ import {
   Operator,
   waitForJsonPath,
 } from '../test/operator/cluster.js';
-import { defaultStateDir, isAlive, readTestbedEnv } from '../test/testbed/state.js';
-import { testbedDown, testbedUp } from '../test/testbed/lifecycle.js';
+import { benchTestbed } from './testbed.js';
 import { DEFAULT_NODE, type TestbedNode } from '../test/testbed/nodes.js';
-import { importOperatorImage } from '../test/testbed/real-node.js';
 import { parseRunnerSummary } from '../src/runner/contract.js';
 
 const { values } = parseArgs({
@@ -49,13 +47,7 @@ interface PodList {
   }>;
 }
 
-const stateDir = defaultStateDir();
-const running = readTestbedEnv(stateDir);
-const startedHere = running === undefined || !isAlive(Number(running.TESTBED_PID));
-const env = await testbedUp(stateDir, { parentPid: process.pid });
-Object.assign(process.env, env);
-// The runners run this clone's code, even in a test bed started earlier.
-await importOperatorImage(stateDir, (line) => console.error(line));
+const testbed = await benchTestbed();
 const namespace = `skew-${Date.now().toString(36)}`;
 const operator = new Operator('bench-start-skew');
 const target = new CountingServer();
@@ -102,7 +94,7 @@ try {
   await operator.stop();
   await target.close();
   await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => undefined);
-  if (startedHere) await testbedDown(stateDir);
+  await testbed.release();
 }
 
 /** The start instant the operator chose, from the LoadTest's Executing Event ("runners start at <ISO time>"). */
