@@ -91,9 +91,18 @@ describe('Temporal Web UI', function () {
   /** Filters the workflow list by the LoadTest's name (the query the UI's filter bar builds) and opens its run. */
   async function openRun(name: string): Promise<void> {
     const query = `LoadTestName="${name}" AND LoadTestNamespace="${namespace}"`;
-    await page.goto(`${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
     const link = page.getByRole('link', { name: `loadtest/${namespace}/${name}/` }).first();
-    await link.waitFor();
+    // The list is read once per page load: a run whose search attributes reached visibility just after that load
+    // shows up only on the next one.
+    for (let attempt = 1; ; attempt++) {
+      await page.goto(`${uiUrl}/namespaces/default/workflows?query=${encodeURIComponent(query)}`);
+      try {
+        await link.waitFor({ timeout: 15_000 });
+        break;
+      } catch (error) {
+        if (attempt === 4) throw error;
+      }
+    }
     await page.screenshot({ path: join(SCREENSHOTS, `${name}-list.png`) });
     await link.click();
     await page.getByText('Event History').first().waitFor();
