@@ -487,20 +487,17 @@ describe('LoadTest workflow', function () {
     assert.ok(finishedAt >= 0 && deletedAt > finishedAt, 'deleted once the run had finished');
   });
 
+  // A TTL ends these two runs after the cleanup step (a delete signal could interrupt the run before it).
   it('with cleanup unset keeps the runners of a failed run until the LoadTest is deleted', async () => {
     backend.completed = { kind: 'failed', runner: 'example-g1-1', reason: 'exited with code 2 (Error): bad flag' };
-    const { handle, loadTest } = await start();
-    await backend.untilEvent('Failed');
-    await handle.signal(deleteSignal);
+    const { handle, loadTest } = await start(sampleSpec({ ttlSecondsAfterFinished: 1 }));
     await handle.result();
 
     assert.deepEqual(deletesOfEveryRunner(), [{ loadTest }], 'only the delete removed them');
   });
 
   it('with cleanup keep keeps the runners of a finished run until the LoadTest is deleted', async () => {
-    const { handle, loadTest } = await start(sampleSpec({ cleanup: 'keep' }));
-    await backend.untilEvent('Finished');
-    await handle.signal(deleteSignal);
+    const { handle, loadTest } = await start(sampleSpec({ cleanup: 'keep', ttlSecondsAfterFinished: 1 }));
     await handle.result();
 
     assert.deepEqual(deletesOfEveryRunner(), [{ loadTest }], 'only the delete removed them');
