@@ -553,13 +553,7 @@ const LIFECYCLE_CASES: SpecCase[] = [
     'spec.ttlSecondsAfterFinished',
     '31536000',
   ),
-  invalid(
-    'cleanup "sometimes"',
-    withLifecycle({ cleanup: 'sometimes' }),
-    'spec.cleanup',
-    '"delete"',
-    '"keep"',
-  ),
+  invalid('cleanup "sometimes"', withLifecycle({ cleanup: 'sometimes' }), 'spec.cleanup', '"delete"', '"keep"'),
 ];
 
 export const SPEC_CASES: SpecCase[] = [
