@@ -91,6 +91,11 @@ export interface RunWatch {
   onRunnerFailure?: 'fail' | 'continue';
   /** Runners already lost in earlier rounds. */
   lost?: string[];
+  /**
+   * Every runner was told to stop (spec.timeout): a runner that ended failed but left its summary (its requests
+   * failed) counts, as after an abort.
+   */
+  stopped?: boolean;
 }
 
 /** How a live change went: runners that took it, and those that refused it (with what they said). */
@@ -143,6 +148,17 @@ export interface LoadTestActivities {
    * also with the live view after `watch.reportAfterMs`, and stops every runner on a breached abortOnFail threshold.
    */
   awaitRunnersCompleted: (input: RunnersRef & { watch?: RunWatch }) => Promise<RunnersCompleted>;
+  /**
+   * Tells every runner to stop sending now (through its control endpoint): each keeps what it measured, writes its
+   * summary and ends. Runners without an endpoint yet (not started) are left to deleteRunners. Returns the runners
+   * that took the stop.
+   */
+  stopRunners: (input: RunnersRef) => Promise<string[]>;
+  /**
+   * Deletes the LoadTest itself (spec.ttlSecondsAfterFinished): Kubernetes deletes the object with this uid; local
+   * mode forgets it. Returns false when it was already gone.
+   */
+  deleteLoadTest: (input: { loadTest: LoadTestRef }) => Promise<boolean>;
   /** Applies a change of rate or duration to every running runner (through its control endpoint). */
   changeRunners: (input: RunnersRef & { change: ConfigChange }) => Promise<RunnersChanged>;
   /**

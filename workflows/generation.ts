@@ -6,10 +6,12 @@
 import {
   ActivityFailure,
   ApplicationFailure,
+  CancellationScope,
   isCancellation,
   log,
   patched,
   setCurrentDetails,
+  sleep,
   upsertSearchAttributes,
 } from '@temporalio/workflow';
 import type {
@@ -50,6 +52,14 @@ const runnersLabel = (count: number) => (count === 1 ? '1 runner' : `${count} ru
  * returns the live view every REPORT_EVERY so the query and the Web UI show it, and live spec changes apply.
  */
 export const RUNNER_CONTROL_PATCH = 'runner-control-endpoint';
+/** Workflow patch: spec.timeout bounds the whole run; taken only by runs whose spec has a timeout. */
+export const RUN_TIMEOUT_PATCH = 'run-timeout';
+/** Workflow patch: runner pods are deleted once the run settles, per spec.cleanup (README "Lifecycle"). */
+export const RUN_CLEANUP_PATCH = 'run-cleanup';
+/** How long runners told to stop (spec.timeout) have to end and report before the run ends without their results. */
+const COLLECT_AFTER_STOP_MS = 30_000;
+/** Longer timers than this (about 10 years) are cut to it: a timeout that long means none. */
+const MAX_TIMER_MS = 315_360_000_000;
 /** The least time between two live views the workflow takes in (each costs a few history events). */
 const REPORT_EVERY_MS = 10_000;
 /** At most this many live views per run, so a long soak test's history stays bounded. */
@@ -112,8 +122,38 @@ export class Generation {
     this.showDetails();
   }
 
-  /** Runs the generation; an activity that failed for good (not retryable) ends it failed, naming the step. */
+  /**
+   * Runs the generation within `spec.timeout` when it has one (workflow time from the run's start): when it
+   * passes, the run is cut short and ends failed (timedOut).
+   */
   async runOrFail(): Promise<void> {
+    const timeout = this.spec?.timeout;
+    if (timeout === undefined || !patched(RUN_TIMEOUT_PATCH)) return this.runCatching();
+    const scope = new CancellationScope();
+    const running = scope.run(() => this.runCatching());
+    const timer = new CancellationScope();
+    const timedOut = await Promise.race([
+      running.then(() => false),
+      timer.run(() => sleep(Math.min(parseDurationMs(timeout), MAX_TIMER_MS))).then(() => true),
+    ]);
+    if (!timedOut) {
+      timer.cancel();
+      return;
+    }
+    const step = this.view.progress.step;
+    // Already settled, only recording it: the outcome stands.
+    if (step === 'settled') return running;
+    scope.cancel();
+    try {
+      await running;
+    } catch (error) {
+      if (!isCancellation(error)) throw error;
+    }
+    await this.timedOut(timeout, step);
+  }
+
+  /** Runs the generation; an activity that failed for good (not retryable) ends it failed, naming the step. */
+  private async runCatching(): Promise<void> {
     try {
       await this.run();
     } catch (error) {
@@ -237,6 +277,67 @@ export class Generation {
       this.view.progress.live = outcome.live;
       this.showDetails();
     }
+  }
+
+  /**
+   * spec.timeout passed at `step`: stops every runner, collects what they measured when they were sending (the
+   * waiting activity merges their summaries as usual, leaving out a runner that left none), deletes whatever did
+   * not end, and ends failed `timed out after <timeout> (<step>)` with the results so far.
+   */
+  private async timedOut(timeout: string, step: RunStep): Promise<void> {
+    const { loadTest, view } = this;
+    log.warn('spec.timeout passed: stopping the run', { timeout, step });
+    const runners: RunnersRef = { loadTest, generation: this.runnersGeneration, runners: view.children };
+    let results: LoadTestResults | undefined;
+    if (runners.runners.length > 0) {
+      const count = runnersLabel(runners.runners.length);
+      await quickCall(`stop ${count}: spec.timeout ${timeout} passed`).stopRunners(runners);
+      if (step === 'running' && this.startAtMs !== undefined) {
+        const collected = await runnerWait(
+          `collect what ${count} measured up to the stop`,
+          COLLECT_AFTER_STOP_MS + 60_000,
+        ).awaitRunnersCompleted({
+          ...runners,
+          watch: {
+            startAtMs: this.startAtMs,
+            reportAfterMs: COLLECT_AFTER_STOP_MS,
+            onRunnerFailure: 'continue',
+            stopped: true,
+          },
+        });
+        if (collected.kind === 'succeeded') results = collected.results;
+      }
+    }
+    // A runner that had not started (no endpoint yet) or did not answer the stop must not send on.
+    await quickCall('delete the runners that did not end').deleteRunners({ loadTest, keepFinished: true });
+    view.results = results;
+    view.thresholds = undefined;
+    const measured = results === undefined ? '' : `; ${describeResults(results)}`;
+    await this.fail(`timed out after ${timeout} (${step})${measured}`);
+  }
+
+  /**
+   * Runner pods once the run settled, per spec.cleanup (unset: delete them when the run finished, keep them when
+   * it failed, for inspection). Returns the runners it deleted.
+   */
+  async cleanUp(): Promise<string[]> {
+    const { view } = this;
+    if (view.state !== 'finished' && view.state !== 'failed') return [];
+    const policy = this.spec?.cleanup ?? (view.state === 'finished' ? 'delete' : 'keep');
+    if (policy === 'keep' || view.children.length === 0 || !patched(RUN_CLEANUP_PATCH)) return [];
+    const why = this.spec?.cleanup === undefined ? `the run ${view.state}` : `spec.cleanup ${policy}`;
+    return quickCall(`delete the runners: ${why}`).deleteRunners({ loadTest: this.loadTest });
+  }
+
+  /**
+   * How long until spec.ttlSecondsAfterFinished deletes the LoadTest, ms (0: now), counted from when the run
+   * settled; undefined without a TTL, or when the run has not settled.
+   */
+  ttlRemainingMs(): number | undefined {
+    const ttl = this.spec?.ttlSecondsAfterFinished;
+    if (ttl === undefined || (this.view.state !== 'finished' && this.view.state !== 'failed')) return undefined;
+    const settledAt = this.completionTime === undefined ? now().getTime() : Date.parse(this.completionTime);
+    return Math.max(0, settledAt + ttl * 1000 - now().getTime());
   }
 
   /**

@@ -4,6 +4,8 @@
  *
  * - `update` with a newer generation: stop the run, delete its runners, continue as new with the new spec.
  * - `delete`: stop the run, delete the runners, complete.
+ * - Once the run settles: its runners are deleted per spec.cleanup, and with spec.ttlSecondsAfterFinished the
+ *   LoadTest itself is deleted that long after (then the workflow completes as for any delete).
  * - History stays small: every generation starts a fresh run (continueAsNew), and an idle workflow that has
  *   gathered many signals continues as new carrying its settled outcome.
  */
@@ -13,6 +15,7 @@ import {
   continueAsNew,
   isCancellation,
   log,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -30,6 +33,9 @@ import {
   type ValidRun,
 } from './definitions.js';
 import { Generation, isLoadTestGone } from './generation.js';
+
+/** Workflow patch: spec.ttlSecondsAfterFinished deletes the LoadTest; taken only by runs whose spec has a TTL. */
+export const LOADTEST_TTL_PATCH = 'loadtest-ttl';
 
 const DEFAULT_TIMING: Required<RunTiming> = {
   runningTimeoutMs: 300_000,
@@ -80,16 +86,26 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
 
   try {
     if (input.settled === undefined || input.settled.generation !== current.generation) {
-      if (!interrupted()) await untilInterrupted(() => generation.runOrFail(), interrupted);
+      if (!interrupted() && (await untilInterrupted(() => generation.runOrFail(), interrupted))) {
+        await generation.cleanUp();
+      }
     }
     generation.enterStep('settled');
     // Idle: wait for the next generation or deletion; keep history short meanwhile.
-    await condition(
-      () =>
-        interrupted() ||
-        workflowInfo().continueAsNewSuggested ||
-        workflowInfo().historyLength > timing.idleHistoryLimit,
-    );
+    const idleOver = () =>
+      interrupted() || workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > timing.idleHistoryLimit;
+    const ttlMs = generation.ttlRemainingMs();
+    if (ttlMs === undefined || !patched(LOADTEST_TTL_PATCH)) {
+      await condition(idleOver);
+    } else if (!(ttlMs > 0 ? await condition(idleOver, ttlMs) : idleOver())) {
+      // spec.ttlSecondsAfterFinished passed: delete the LoadTest, then complete as for any delete.
+      generation.enterStep('cleaning-up');
+      const deleted = await quickCall('delete the LoadTest: its ttlSecondsAfterFinished passed').deleteLoadTest({
+        loadTest,
+      });
+      log.info('LoadTest deleted after its ttlSecondsAfterFinished', { deleted });
+      deleteRequested = true;
+    }
   } catch (error) {
     if (!isLoadTestGone(error)) throw error;
     log.info('LoadTest is gone; cleaning up');

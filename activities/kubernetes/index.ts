@@ -200,7 +200,9 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
         if (state?.kind === 'failed') {
           // Stopped for an abort, a runner whose requests failed still reports them: its results count.
           const summary =
-            aborted !== undefined && state.summary !== undefined ? parseRunnerSummary(state.summary) : undefined;
+            (aborted !== undefined || watch?.stopped === true) && state.summary !== undefined
+              ? parseRunnerSummary(state.summary)
+              : undefined;
           if (summary !== undefined) {
             summaries.push(summary);
             continue;
@@ -441,6 +443,26 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
 
     async awaitRunnersCompleted(input) {
       return awaitRunnersCompleted(input);
+    },
+
+    async stopRunners({ loadTest, generation, runners }) {
+      const stopped: string[] = [];
+      await forEachLimited(runners, concurrency, async (runner) => {
+        const state = runnerStateOf(loadTest.namespace, runner);
+        if (state?.kind === 'succeeded' || state?.kind === 'failed') return; // ended: nothing to stop
+        const control = await controlOf(loadTest, generation, runner);
+        // No endpoint (no IP yet) or no answer: the workflow deletes what did not end.
+        const answered = await control?.stop().then(
+          () => true,
+          () => false,
+        );
+        if (answered === true) stopped.push(runner);
+      });
+      return stopped.sort();
+    },
+
+    async deleteLoadTest({ loadTest }) {
+      return deps.loadTests.deleteWithUid(loadTest.namespace, loadTest.name, loadTest.uid);
     },
 
     async changeRunners({ loadTest, generation, runners, change }) {

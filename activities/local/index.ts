@@ -54,6 +54,14 @@ export class LocalStatusBoard {
   eventsOf(loadTest: LoadTestRef): readonly LoadTestEvent[] {
     return this.events.get(loadTest.uid) ?? [];
   }
+
+  /** Forgets the LoadTest (spec.ttlSecondsAfterFinished); false when it was not on the board. */
+  forget(loadTest: LoadTestRef): boolean {
+    const known = this.statuses.has(loadTest.uid) || this.events.has(loadTest.uid);
+    this.statuses.delete(loadTest.uid);
+    this.events.delete(loadTest.uid);
+    return known;
+  }
 }
 
 export interface LocalActivitiesDeps {
@@ -169,6 +177,25 @@ export function createLocalActivities(deps: LocalActivitiesDeps): LoadTestActivi
       } finally {
         clearInterval(timer);
       }
+    },
+
+    async stopRunners(ref) {
+      const stopped: string[] = [];
+      for (const runner of runnersOf(ref)) {
+        if (typeof runner === 'string' || runner.finished) continue;
+        const answered = await runner.control?.stop().then(
+          () => true,
+          () => false,
+        );
+        if (answered === true) stopped.push(runner.name);
+      }
+      logger?.info({ loadTest: ref.loadTest, stopped }, 'runners stopped');
+      return stopped;
+    },
+
+    deleteLoadTest({ loadTest }) {
+      logger?.info({ loadTest }, 'LoadTest deleted: its ttlSecondsAfterFinished passed');
+      return Promise.resolve(board.forget(loadTest));
     },
 
     async changeRunners({ loadTest, runners: names, change }) {

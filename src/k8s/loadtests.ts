@@ -18,7 +18,7 @@ import {
   LOADTEST_VERSION,
   type LoadTestStatus,
 } from '../loadtest/spec.js';
-import { isNotFound } from './errors.js';
+import { apiStatusCode, isNotFound } from './errors.js';
 
 /** A LoadTest as the API server returns it; `spec` is validated by whoever uses it. */
 export interface LoadTestObject extends KubernetesObject {
@@ -42,6 +42,11 @@ export interface LoadTestClient {
   /** Every LoadTest, or those of one namespace. */
   list(namespace?: string): Promise<LoadTestList>;
   patchStatus(namespace: string, name: string, status: LoadTestStatusPatch): Promise<void>;
+  /**
+   * Deletes the LoadTest with this uid (its runner pods go with it); false when it does not exist, or exists with
+   * another uid (a LoadTest of the same name created since, which is not this one to delete).
+   */
+  deleteWithUid(namespace: string, name: string, uid: string): Promise<boolean>;
 }
 
 /** What to apply: the LoadTest's identity, labels and spec as the user wrote it. */
@@ -111,6 +116,22 @@ export class KubernetesLoadTests implements LoadTestClient {
       return true;
     } catch (error) {
       if (isNotFound(error)) return false;
+      throw error;
+    }
+  }
+
+  async deleteWithUid(namespace: string, name: string, uid: string): Promise<boolean> {
+    try {
+      await this.api.deleteNamespacedCustomObject({
+        ...this.resource,
+        namespace,
+        name,
+        body: { preconditions: { uid } },
+      });
+      return true;
+    } catch (error) {
+      // 409 Conflict: the uid precondition failed, so the object of that name is another one.
+      if (isNotFound(error) || apiStatusCode(error) === 409) return false;
       throw error;
     }
   }

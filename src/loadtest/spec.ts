@@ -380,6 +380,20 @@ const thresholdEntrySchema = z.custom<ThresholdEntry>().superRefine((entry, ctx)
   if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+/**
+ * What happens to runner pods once a run settles. Unset: delete them when the run finished, keep them when it
+ * failed (their logs and termination messages are what whoever investigates reads first).
+ */
+export const CLEANUP_POLICIES = ['delete', 'keep'] as const;
+/** The longest `ttlSecondsAfterFinished`: a year. */
+export const MAX_TTL_SECONDS = 31_536_000;
+/** The CRD's messages for the lifecycle fields, word for word (crds/loadtest.yaml). */
+export const LIFECYCLE_MESSAGES = {
+  timeout: 'timeout must be a duration greater than 0 such as "90s", "5m" or "1h30m"',
+  cleanup: 'cleanup must be "delete" or "keep"',
+  ttl: 'ttlSecondsAfterFinished must be a whole number of seconds from 0 to 31536000 (a year)',
+} as const;
+
 /** What a lost runner does to the run; unset means fail (the CRD's default). */
 export const ON_RUNNER_FAILURE = ['fail', 'continue'] as const;
 
@@ -399,6 +413,20 @@ export const loadTestSpecSchema = z.preprocess(
           .enum(ON_RUNNER_FAILURE, { message: 'onRunnerFailure must be "fail" or "continue"' })
           .optional(),
         runner: runnerSpecSchema.optional(),
+        timeout: z
+          .string({ message: LIFECYCLE_MESSAGES.timeout })
+          .refine(
+            (text) => text.length <= 32 && DURATION_PATTERN.test(text) && !ZERO_DURATION.test(text),
+            LIFECYCLE_MESSAGES.timeout,
+          )
+          .optional(),
+        cleanup: z.enum(CLEANUP_POLICIES, { message: LIFECYCLE_MESSAGES.cleanup }).optional(),
+        ttlSecondsAfterFinished: z
+          .number({ message: LIFECYCLE_MESSAGES.ttl })
+          .int(LIFECYCLE_MESSAGES.ttl)
+          .min(0, LIFECYCLE_MESSAGES.ttl)
+          .max(MAX_TTL_SECONDS, LIFECYCLE_MESSAGES.ttl)
+          .optional(),
       },
       { error: unknownFieldMessage },
     )

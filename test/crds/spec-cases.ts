@@ -526,6 +526,36 @@ const THRESHOLD_OBJECT_CASES: SpecCase[] = [
   ),
 ];
 
+/** A spec over a Service for 10s with these lifecycle fields (issue 14: timeout, cleanup, TTL). */
+const withLifecycle = (fields: Record<string, unknown>) => ({ ...withTest({ duration: '10s' }), ...fields });
+
+/** spec.timeout, spec.cleanup and spec.ttlSecondsAfterFinished (issue 14, README "Lifecycle"). */
+const LIFECYCLE_CASES: SpecCase[] = [
+  valid('every lifecycle field set', withLifecycle({ timeout: '1h30m', cleanup: 'keep', ttlSecondsAfterFinished: 0 })),
+  valid('cleanup delete and the longest TTL', withLifecycle({ cleanup: 'delete', ttlSecondsAfterFinished: 31536000 })),
+  invalid(
+    'a timeout that is not a duration ("5 minutes")',
+    withLifecycle({ timeout: '5 minutes' }),
+    'spec.timeout',
+    'timeout must be a duration greater than 0 such as "90s", "5m" or "1h30m"',
+  ),
+  invalid('a timeout without a unit ("300")', withLifecycle({ timeout: '300' }), 'spec.timeout', '"5m"'),
+  invalid('a zero timeout ("0s")', withLifecycle({ timeout: '0s' }), 'spec.timeout', 'greater than 0'),
+  invalid(
+    'a negative ttlSecondsAfterFinished',
+    withLifecycle({ ttlSecondsAfterFinished: -1 }),
+    'spec.ttlSecondsAfterFinished',
+    'ttlSecondsAfterFinished must be a whole number of seconds from 0 to 31536000 (a year)',
+  ),
+  invalid(
+    'a ttlSecondsAfterFinished over a year',
+    withLifecycle({ ttlSecondsAfterFinished: 31536001 }),
+    'spec.ttlSecondsAfterFinished',
+    '31536000',
+  ),
+  invalid('cleanup "sometimes"', withLifecycle({ cleanup: 'sometimes' }), 'spec.cleanup', '"delete"', '"keep"'),
+];
+
 export const SPEC_CASES: SpecCase[] = [
   valid('the smallest spec: replicas and a Service', { replicas: 1, test: service }),
   valid('every test field set, at their limits', {
@@ -609,4 +639,5 @@ export const SPEC_CASES: SpecCase[] = [
   ...RUNNER_V2_CASES,
   ...RUNNER_V2_CLOSED_AND_URL_CASES,
   ...THRESHOLD_OBJECT_CASES,
+  ...LIFECYCLE_CASES,
 ];

@@ -64,6 +64,17 @@ export class FakeBackend {
   completed: RunnersCompleted | Gate<RunnersCompleted> = { kind: 'succeeded', results: sampleResults(), runners: 2 };
   /** Answers of the next awaitRunnersCompleted calls, in order, before `completed` (e.g. live progress rounds). */
   readonly nextCompleted: RunnersCompleted[] = [];
+  /**
+   * What awaitRunnersCompleted answers once stopRunners was called and the wait says the runners were stopped
+   * (spec.timeout): the results measured up to the stop.
+   */
+  afterStop: RunnersCompleted = {
+    kind: 'succeeded',
+    results: sampleResults({ requests: 20, completed: 20 }),
+    runners: 2,
+  };
+  /** What deleteLoadTest answers: whether the LoadTest was still there to delete. */
+  loadTestExists = true;
   /** Throw this from createRunners (e.g. a non-retryable InvalidSpec failure). */
   createError?: Error;
   /** Throw this from publishStatus (e.g. a LoadTestGone failure). */
@@ -129,6 +140,9 @@ export class FakeBackend {
       },
       awaitRunnersCompleted: async (input) => {
         this.record('awaitRunnersCompleted', input);
+        if (input.watch?.stopped === true && this.calls.some((call) => call.name === 'stopRunners')) {
+          return this.afterStop;
+        }
         const next = this.nextCompleted.shift();
         if (next !== undefined) return next;
         return this.completed instanceof Gate ? heartbeatUntil(this.completed.promise) : this.completed;
@@ -136,6 +150,16 @@ export class FakeBackend {
       changeRunners: (input) => {
         this.record('changeRunners', input);
         return Promise.resolve({ applied: input.runners, refused: [] });
+      },
+      stopRunners: (input) => {
+        this.record('stopRunners', input);
+        return Promise.resolve(input.runners);
+      },
+      deleteLoadTest: (input) => {
+        this.record('deleteLoadTest', input);
+        const existed = this.loadTestExists;
+        this.loadTestExists = false;
+        return Promise.resolve(existed);
       },
       deleteRunners: (input) => {
         this.record('deleteRunners', input);

@@ -4,7 +4,15 @@ import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
-import { INVALID_SPEC, LOADTEST_GONE, type RunnersCompleted, type StatusReport } from '../../activities/types.js';
+import {
+  INVALID_SPEC,
+  LOADTEST_GONE,
+  type RunnersCompleted,
+  type RunnersRunning,
+  type RunWatch,
+  type StatusReport,
+} from '../../activities/types.js';
+import { describeResults } from '../../src/loadtest/describe.js';
 import { loadTestWorkflowId, type LoadTestRef } from '../../src/loadtest/workflow-id.js';
 import { LOADTEST_STATE } from '../../src/loadtest/search-attributes.js';
 import type { LoadTestSpec } from '../../src/loadtest/spec.js';
@@ -425,6 +433,118 @@ describe('LoadTest workflow', function () {
 
     assert.equal(result.reason, 'deleted');
     assert.deepEqual(backend.callsOf('deleteRunners').at(-1), { loadTest });
+  });
+
+  // Lifecycle (issue 14): spec.timeout, spec.cleanup, spec.ttlSecondsAfterFinished. The timers are real seconds
+  // of the dev server: short, and awaited through the backend's calls, never slept on.
+
+  /** deleteRunners calls that delete every runner (not the start's leftovers, not a failure's still-sending ones). */
+  const deletesOfEveryRunner = () =>
+    backend.callsOf('deleteRunners').filter((input) => input.exceptGeneration === undefined && !input.keepFinished);
+
+  it('on spec.timeout stops every runner and ends failed "timed out after" with the results up to the stop', async () => {
+    backend.completed = new Gate<RunnersCompleted>(); // the runners would send for ever
+    const { loadTest } = await start(sampleSpec({ timeout: '2s' }));
+    const failed = await backend.untilState('failed');
+    await backend.untilEvent('Failed');
+
+    const measured = backend.afterStop.kind === 'succeeded' ? backend.afterStop.results : undefined;
+    assert.equal(failed.message, `timed out after 2s (running); ${describeResults(measured!)}`);
+    assert.deepEqual(failed.results, measured);
+    assert.deepEqual(backend.callsOf('stopRunners'), [
+      { loadTest, generation: 1, runners: ['example-g1-0', 'example-g1-1'] },
+    ]);
+    const collect = backend.callsOf('awaitRunnersCompleted').at(-1)!;
+    assert.equal((collect.watch as RunWatch).stopped, true, 'the last wait collects the stopped runners');
+    assert.deepEqual(backend.callsOf('deleteRunners').at(-1), { loadTest, keepFinished: true });
+  });
+
+  it('on spec.timeout before the runners ran ends failed naming the step, without results', async () => {
+    backend.running = new Gate<RunnersRunning>(); // the runners never start
+    const { loadTest } = await start(sampleSpec({ timeout: '1s' }));
+    const failed = await backend.untilState('failed');
+
+    assert.equal(failed.message, 'timed out after 1s (awaiting-runners)');
+    assert.equal(failed.results, undefined);
+    assert.equal(backend.callsOf('stopRunners').length, 1);
+    assert.equal(backend.callsOf('startRunners').length, 0);
+    assert.equal(backend.callsOf('awaitRunnersCompleted').length, 0, 'nothing to collect: no runner sent');
+    assert.deepEqual(backend.callsOf('deleteRunners').at(-1), { loadTest, keepFinished: true });
+  });
+
+  it('with cleanup unset deletes the runners of a finished run', async () => {
+    const { loadTest } = await start();
+    await backend.untilState('finished');
+    await backend.until('deleteRunners', (input) => input.exceptGeneration === undefined);
+
+    assert.deepEqual(deletesOfEveryRunner(), [{ loadTest }]);
+    const finishedAt = backend.calls.findIndex(
+      (call) => call.name === 'publishStatus' && (call.input.status as StatusReport).state === 'finished',
+    );
+    const deletedAt = backend.calls.findIndex(
+      (call) => call.name === 'deleteRunners' && call.input.exceptGeneration === undefined,
+    );
+    assert.ok(finishedAt >= 0 && deletedAt > finishedAt, 'deleted once the run had finished');
+  });
+
+  // A TTL ends these two runs after the cleanup step (a delete signal could interrupt the run before it).
+  it('with cleanup unset keeps the runners of a failed run until the LoadTest is deleted', async () => {
+    backend.completed = { kind: 'failed', runner: 'example-g1-1', reason: 'exited with code 2 (Error): bad flag' };
+    const { handle, loadTest } = await start(sampleSpec({ ttlSecondsAfterFinished: 1 }));
+    await handle.result();
+
+    assert.deepEqual(deletesOfEveryRunner(), [{ loadTest }], 'only the delete removed them');
+  });
+
+  it('with cleanup keep keeps the runners of a finished run until the LoadTest is deleted', async () => {
+    const { handle, loadTest } = await start(sampleSpec({ cleanup: 'keep', ttlSecondsAfterFinished: 1 }));
+    await handle.result();
+
+    assert.deepEqual(deletesOfEveryRunner(), [{ loadTest }], 'only the delete removed them');
+  });
+
+  it('with cleanup delete deletes the runners of a failed run', async () => {
+    backend.completed = { kind: 'failed', runner: 'example-g1-1', reason: 'exited with code 2 (Error): bad flag' };
+    const { handle, loadTest } = await start(sampleSpec({ cleanup: 'delete' }));
+    await backend.untilEvent('Failed');
+    await backend.until('deleteRunners', (input) => input.exceptGeneration === undefined && !input.keepFinished);
+
+    assert.deepEqual(deletesOfEveryRunner(), [{ loadTest }]);
+    assert.equal((await handle.describe()).status.name, 'RUNNING', 'the LoadTest itself stays');
+  });
+
+  it('deletes the LoadTest ttlSecondsAfterFinished after its run settles, then completes as for a delete', async () => {
+    const { handle, loadTest } = await start(sampleSpec({ ttlSecondsAfterFinished: 1 }));
+    const result = await handle.result();
+
+    assert.equal(result.reason, 'deleted');
+    assert.deepEqual(backend.callsOf('deleteLoadTest'), [{ loadTest }]);
+    const names = backend.calls.map((call) => call.name);
+    assert.ok(names.lastIndexOf('publishStatus') < names.indexOf('deleteLoadTest'), 'deleted after it settled');
+    assert.equal(backend.statuses.at(-1)?.state, 'finished');
+    assert.deepEqual(backend.callsOf('deleteRunners').at(-1), { loadTest });
+  });
+
+  it('with ttlSecondsAfterFinished 0 deletes a failed LoadTest at once', async () => {
+    backend.target = { ok: false, reason: 'Service "nginx" does not exist in namespace "default"' };
+    const { handle, loadTest } = await start(sampleSpec({ ttlSecondsAfterFinished: 0 }));
+    const result = await handle.result();
+
+    assert.equal(result.reason, 'deleted');
+    assert.equal(backend.statuses.at(-1)?.state, 'failed');
+    assert.deepEqual(backend.callsOf('deleteLoadTest'), [{ loadTest }]);
+  });
+
+  it('during the TTL wait a delete completes at once and a new generation runs, as without a TTL', async () => {
+    const { handle } = await start(sampleSpec({ ttlSecondsAfterFinished: 3600 }));
+    await backend.untilEvent('Finished');
+    await handle.signal(updateSignal, { generation: 2, spec: sampleSpec({ ttlSecondsAfterFinished: 3600 }) });
+    await backend.untilState('finished', 2);
+    await handle.signal(deleteSignal);
+    const result = await handle.result();
+
+    assert.equal(result.reason, 'deleted');
+    assert.deepEqual(backend.callsOf('deleteLoadTest'), [], 'the TTL had not passed: the LoadTest was not deleted');
   });
 });
 

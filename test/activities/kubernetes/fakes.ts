@@ -82,6 +82,11 @@ export class FakeLoadTests implements LoadTestClient {
     object.status = { ...object.status, ...(status as object) };
     return Promise.resolve();
   }
+  deleteWithUid(namespace: string, name: string, uid: string) {
+    const object = this.objects.get(`${namespace}/${name}`);
+    if (object?.metadata.uid !== uid) return Promise.resolve(false);
+    return Promise.resolve(this.objects.delete(`${namespace}/${name}`));
+  }
 }
 
 export class FakeServices implements ServiceClient {
