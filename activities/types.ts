@@ -4,8 +4,15 @@
  * imports this file for types and constants only, so it stays free of I/O and Node built-ins (a lint rule in
  * eslint.config.js holds it to that).
  */
-import type { LoadTestResults, LoadTestSpec, LoadTestState, ThresholdResult } from '../src/loadtest/spec.js';
+import type {
+  ConcurrencyPolicy,
+  LoadTestResults,
+  LoadTestSpec,
+  LoadTestState,
+  ThresholdResult,
+} from '../src/loadtest/spec.js';
 import type { AbortRule } from '../src/loadtest/thresholds.js';
+import type { RunRecord } from '../src/loadtest/run-history.js';
 import type { LoadTestRef } from '../src/loadtest/workflow-id.js';
 import type { ConfigChange } from '../src/runner/control-api.js';
 import type { LiveProgress } from './progress.js';
@@ -122,6 +129,15 @@ export interface StatusReport {
   specApplied?: { status: 'True' | 'False'; reason: string; message: string; generation: number };
 }
 
+/** What the LoadTest's long-lived workflow writes besides a run's state: its run history and schedule times. */
+export interface RunHistoryReport {
+  /** `.status.history`, whole, newest first. */
+  history: RunRecord[];
+  /** ISO times of the schedule's latest tick that started a run, and of its next; null clears them. */
+  lastScheduleTime?: string | null;
+  nextScheduleTime?: string | null;
+}
+
 export interface LoadTestEvent {
   type: 'Normal' | 'Warning';
   /** UpperCamelCase, e.g. RunnersCreated. */
@@ -174,6 +190,40 @@ export interface LoadTestActivities {
   publishStatus: (input: { loadTest: LoadTestRef; status: StatusReport }) => Promise<void>;
   /** Records something that happened (Kubernetes: an Event on the LoadTest). */
   recordEvent: (input: { loadTest: LoadTestRef; event: LoadTestEvent }) => Promise<void>;
+  /** Shows the LoadTest's run history and schedule times (Kubernetes: patches those `.status` fields only). */
+  publishRunHistory: (input: { loadTest: LoadTestRef; report: RunHistoryReport }) => Promise<void>;
+}
+
+/** What a scheduled LoadTest's Temporal Schedule should be. */
+export interface ScheduleWanted {
+  /** The Temporal Schedule id. */
+  scheduleId: string;
+  /** spec.schedule. */
+  expression: string;
+  concurrencyPolicy: ConcurrencyPolicy;
+  suspended: boolean;
+  /** The workflow each tick starts: its type, the id prefix (Temporal appends the tick time), and its argument. */
+  action: { workflowType: string; workflowIdPrefix: string; args: unknown[]; memo?: Record<string, unknown> };
+  /** Search attributes of the runs it starts, as name → values. */
+  searchAttributes: Record<string, string[] | number[]>;
+  /** Shown on the schedule in the Web UI. */
+  note: string;
+}
+
+/** A Temporal Schedule's times (ISO); absent when there are none (paused, or never ran). */
+export interface ScheduleTimes {
+  lastScheduleTime?: string;
+  nextScheduleTime?: string;
+}
+
+/** Temporal Schedules, one per scheduled LoadTest; the same for both backends (activities/schedules.ts). */
+export interface ScheduleActivities {
+  /** Creates the schedule, or updates it to `wanted` (the worker's task queue runs its workflows). */
+  upsertSchedule: (input: ScheduleWanted) => Promise<ScheduleTimes>;
+  /** Deletes the schedule; false when there was none. Running runs it started go on (the caller cancels them). */
+  deleteSchedule: (input: { scheduleId: string }) => Promise<boolean>;
+  /** The schedule's times, or undefined when it does not exist. */
+  describeSchedule: (input: { scheduleId: string }) => Promise<ScheduleTimes | undefined>;
 }
 
 /** The activity whose input is the status a run published: how a client reads status from history. */

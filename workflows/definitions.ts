@@ -5,6 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { LoadTestResults, LoadTestSpec, LoadTestState, ThresholdResult } from '../src/loadtest/spec.js';
 import type { LoadTestRef } from '../src/loadtest/workflow-id.js';
+import type { RunRecord } from '../src/loadtest/run-history.js';
 import type { LiveProgress } from '../activities/progress.js';
 import type { StatusReport } from '../activities/types.js';
 
@@ -110,6 +111,34 @@ export interface LoadTestWorkflowStatus {
   results?: LoadTestResults;
   thresholds?: ThresholdResult[];
   progress: RunProgress;
+  /** The last runs, newest first (at most spec.historyLimit, default 10); `.status.history`. */
+  history?: RunRecord[];
+  /** Set when spec.schedule is: the Temporal Schedule that starts the runs. */
+  schedule?: ScheduleView;
+}
+
+/** A scheduled LoadTest's Temporal Schedule, as the status query and `.status` show it. */
+export interface ScheduleView {
+  /** spec.schedule as written. */
+  expression: string;
+  /** The Temporal Schedule id (`temporal schedule describe -s <id>`). */
+  scheduleId: string;
+  concurrencyPolicy: 'Forbid' | 'Replace' | 'Allow';
+  suspended: boolean;
+  /** ISO times of the latest tick that started a run, and of the next one (none while suspended). */
+  lastScheduleTime?: string;
+  nextScheduleTime?: string;
+}
+
+/**
+ * The memo the LoadTest workflow keeps current, so `list` (client and CLI) can show the schedule and the last
+ * verdict from one visibility query, without a query per LoadTest.
+ */
+export interface LoadTestMemo {
+  /** spec.schedule, with " (suspended)" appended while spec.suspend is true; absent without a schedule. */
+  schedule?: string;
+  /** The latest settled run. */
+  lastRun?: Pick<RunRecord, 'state' | 'completionTime' | 'message' | 'workflowId'>;
 }
 
 /** A new generation of the spec. Idempotent: generations not newer than the current one are ignored. */

@@ -525,6 +525,21 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
     async recordEvent({ loadTest, event }) {
       await deps.events.create(eventManifest(loadTest, event, new Date(), instance));
     },
+
+    async publishRunHistory({ loadTest, report }) {
+      await requireLoadTest(loadTest);
+      try {
+        // Only these fields: the run's own state is the run workflow's to write (publishStatus).
+        await deps.loadTests.patchStatus(loadTest.namespace, loadTest.name, {
+          history: report.history,
+          ...(report.lastScheduleTime === undefined ? {} : { lastScheduleTime: report.lastScheduleTime }),
+          ...(report.nextScheduleTime === undefined ? {} : { nextScheduleTime: report.nextScheduleTime }),
+        });
+      } catch (error) {
+        if (isNotFound(error)) await requireLoadTest(loadTest);
+        throw error;
+      }
+    },
   };
 }
 

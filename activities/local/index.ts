@@ -18,6 +18,7 @@ import {
   type RunnersRef,
   type RunnersRunning,
   type StatusReport,
+  type RunHistoryReport,
   type TargetCheck,
   type ThresholdAbort,
 } from '../types.js';
@@ -35,6 +36,7 @@ export { LocalRunners, defaultRunnerCommand, type LocalRunnersOptions } from './
 export class LocalStatusBoard {
   private readonly statuses = new Map<string, StatusReport>();
   private readonly events = new Map<string, LoadTestEvent[]>();
+  private readonly histories = new Map<string, RunHistoryReport>();
 
   publish(loadTest: LoadTestRef, status: StatusReport): void {
     this.statuses.set(loadTest.uid, status);
@@ -45,6 +47,15 @@ export class LocalStatusBoard {
     // One event per (LoadTest, generation, reason), like the Kubernetes implementation: retries add nothing.
     if (!list.some((seen) => seen.generation === event.generation && seen.reason === event.reason)) list.push(event);
     this.events.set(loadTest.uid, list);
+  }
+
+  publishHistory(loadTest: LoadTestRef, report: RunHistoryReport): void {
+    const previous = this.histories.get(loadTest.uid);
+    this.histories.set(loadTest.uid, { ...previous, ...report });
+  }
+
+  historyOf(loadTest: LoadTestRef): RunHistoryReport | undefined {
+    return this.histories.get(loadTest.uid);
   }
 
   statusOf(loadTest: LoadTestRef): StatusReport | undefined {
@@ -60,6 +71,7 @@ export class LocalStatusBoard {
     const known = this.statuses.has(loadTest.uid) || this.events.has(loadTest.uid);
     this.statuses.delete(loadTest.uid);
     this.events.delete(loadTest.uid);
+    this.histories.delete(loadTest.uid);
     return known;
   }
 }
@@ -237,6 +249,11 @@ export function createLocalActivities(deps: LocalActivitiesDeps): LoadTestActivi
     recordEvent({ loadTest, event }) {
       board.record(loadTest, event);
       logger?.info({ loadTest, ...event }, 'event');
+      return Promise.resolve();
+    },
+
+    publishRunHistory({ loadTest, report }) {
+      board.publishHistory(loadTest, report);
       return Promise.resolve();
     },
   };

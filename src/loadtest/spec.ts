@@ -5,6 +5,8 @@
  */
 import { z } from 'zod';
 import { DURATION_PATTERN } from './duration.js';
+import { scheduleProblem } from './schedule.js';
+import type { RunRecord } from './run-history.js';
 import {
   DNS_SUBDOMAIN_MAX_LENGTH,
   DNS_SUBDOMAIN_PATTERN,
@@ -392,7 +394,18 @@ export const LIFECYCLE_MESSAGES = {
   timeout: 'timeout must be a duration greater than 0 such as "90s", "5m" or "1h30m"',
   cleanup: 'cleanup must be "delete" or "keep"',
   ttl: 'ttlSecondsAfterFinished must be a whole number of seconds from 0 to 31536000 (a year)',
+  schedule: 'schedule must be a cron expression (5 fields), a macro such as "@hourly", or "@every <duration>"',
+  concurrencyPolicy: 'concurrencyPolicy must be "Forbid", "Replace" or "Allow"',
+  suspend: 'suspend must be true or false',
+  historyLimit: 'historyLimit must be a whole number from 0 to 100',
 } as const;
+
+/** What a scheduled run does when the previous one is still running; named as CronJob names it. Default Forbid. */
+export const CONCURRENCY_POLICIES = ['Forbid', 'Replace', 'Allow'] as const;
+export type ConcurrencyPolicy = (typeof CONCURRENCY_POLICIES)[number];
+/** `.status.history` keeps this many runs unless spec.historyLimit says otherwise. */
+export const DEFAULT_HISTORY_LIMIT = 10;
+export const MAX_HISTORY_LIMIT = 100;
 
 /** What a lost runner does to the run; unset means fail (the CRD's default). */
 export const ON_RUNNER_FAILURE = ['fail', 'continue'] as const;
@@ -426,6 +439,18 @@ export const loadTestSpecSchema = z.preprocess(
           .int(LIFECYCLE_MESSAGES.ttl)
           .min(0, LIFECYCLE_MESSAGES.ttl)
           .max(MAX_TTL_SECONDS, LIFECYCLE_MESSAGES.ttl)
+          .optional(),
+        schedule: z
+          .string({ message: LIFECYCLE_MESSAGES.schedule })
+          .refine((text) => scheduleProblem(text) === undefined, LIFECYCLE_MESSAGES.schedule)
+          .optional(),
+        concurrencyPolicy: z.enum(CONCURRENCY_POLICIES, { message: LIFECYCLE_MESSAGES.concurrencyPolicy }).optional(),
+        suspend: z.boolean({ message: LIFECYCLE_MESSAGES.suspend }).optional(),
+        historyLimit: z
+          .number({ message: LIFECYCLE_MESSAGES.historyLimit })
+          .int(LIFECYCLE_MESSAGES.historyLimit)
+          .min(0, LIFECYCLE_MESSAGES.historyLimit)
+          .max(MAX_HISTORY_LIMIT, LIFECYCLE_MESSAGES.historyLimit)
           .optional(),
       },
       { error: unknownFieldMessage },
@@ -516,6 +541,11 @@ export interface LoadTestStatus {
   p99?: string;
   /** The merged live view while executing, written at most every 10 s. */
   progress?: LoadTestProgress;
+  /** The last runs, newest first (spec.historyLimit, default 10). */
+  history?: RunRecord[];
+  /** With spec.schedule: ISO times of the latest tick that started a run, and of the next tick. */
+  lastScheduleTime?: string;
+  nextScheduleTime?: string;
 }
 
 /** `.status.progress`: all runners' results so far, merged exactly. */

@@ -171,6 +171,10 @@ export class FakeBackend {
         this.record('publishStatus', input);
         return Promise.resolve();
       },
+      publishRunHistory: (input) => {
+        this.record('publishRunHistory', input);
+        return Promise.resolve();
+      },
       recordEvent: (input) => {
         this.events.push(input.event);
         this.record('recordEvent', input);
