@@ -184,6 +184,8 @@ export interface LoadTestActivities {
   deleteRunners: (input: {
     loadTest: LoadTestRef;
     exceptGeneration?: number;
+    /** Only the runners of this generation (a scheduled run's runner key): overlapping runs keep theirs. */
+    onlyGeneration?: number;
     keepFinished?: boolean;
   }) => Promise<string[]>;
   /** Shows the workflow's view of the LoadTest (Kubernetes: patches `.status`). */
@@ -198,14 +200,15 @@ export interface LoadTestActivities {
 export interface ScheduleWanted {
   /** The Temporal Schedule id. */
   scheduleId: string;
+  loadTest: LoadTestRef;
+  /** The generation whose spec the runs take (their LoadTestGeneration search attribute). */
+  generation: number;
   /** spec.schedule. */
   expression: string;
   concurrencyPolicy: ConcurrencyPolicy;
   suspended: boolean;
   /** The workflow each tick starts: its type, the id prefix (Temporal appends the tick time), and its argument. */
-  action: { workflowType: string; workflowIdPrefix: string; args: unknown[]; memo?: Record<string, unknown> };
-  /** Search attributes of the runs it starts, as name → values. */
-  searchAttributes: Record<string, string[] | number[]>;
+  action: { workflowType: string; workflowIdPrefix: string; args: unknown[] };
   /** Shown on the schedule in the Web UI. */
   note: string;
 }

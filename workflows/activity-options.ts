@@ -3,7 +3,7 @@
  * Temporal Web UI shows for the step, so the Timeline reads as what the run did.
  */
 import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
-import type { LoadTestActivities } from '../activities/types.js';
+import type { LoadTestActivities, ScheduleActivities } from '../activities/types.js';
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' };
 /** How long a waiting activity may go without a heartbeat before Temporal retries it on another worker. */
@@ -29,3 +29,7 @@ export const runnerCreation = (summary: string) =>
  */
 export const runnerWait = (summary: string, startToCloseTimeout: number | string) =>
   proxyActivities<LoadTestActivities>({ startToCloseTimeout, heartbeatTimeout: HEARTBEAT_TIMEOUT, retry, summary });
+
+/** Calls to Temporal's Schedule API (activities/schedules.ts). */
+export const scheduleCall = (summary: string) =>
+  proxyActivities<ScheduleActivities>({ startToCloseTimeout: '1m', retry, summary });

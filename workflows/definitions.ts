@@ -5,7 +5,7 @@
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
 import type { LoadTestResults, LoadTestSpec, LoadTestState, ThresholdResult } from '../src/loadtest/spec.js';
 import type { LoadTestRef } from '../src/loadtest/workflow-id.js';
-import type { RunRecord } from '../src/loadtest/run-history.js';
+import type { RunRecord, RunVerdict } from '../src/loadtest/run-history.js';
 import type { LiveProgress } from '../activities/progress.js';
 import type { StatusReport } from '../activities/types.js';
 
@@ -70,6 +70,12 @@ export interface LoadTestWorkflowInput {
   /** Set by continueAsNew when a delete arrived together with it. */
   deleteRequested?: boolean;
   timing?: RunTiming;
+  /** Carried by continueAsNew: `.status.history`, newest first. */
+  history?: RunRecord[];
+  /** Carried by continueAsNew: the schedule's latest tick that started a run (ISO). */
+  lastScheduleTime?: string;
+  /** Carried by continueAsNew: scheduled runs still going (their workflow ids). */
+  activeRuns?: string[];
 }
 
 export interface LoadTestWorkflowResult {
@@ -167,4 +173,49 @@ export interface SpecApplied {
   /** Runners that took the change. */
   runners: number;
   message: string;
+}
+
+/** The workflow type of one run (workflows/run.ts). */
+export const LOADTEST_RUN_WORKFLOW_TYPE = 'loadTestRunWorkflow';
+
+/** One run of a LoadTest: a generation applied (a child of the LoadTest's workflow) or a schedule tick. */
+export interface RunWorkflowInput {
+  loadTest: LoadTestRef;
+  desired: DesiredRun;
+  trigger: RunRecord['trigger'];
+  /** Scheduled runs: spec.concurrencyPolicy (Allow: runs overlap, so a run leaves other runs' runners alone). */
+  concurrencyPolicy?: 'Forbid' | 'Replace' | 'Allow';
+  timing?: RunTiming;
+}
+
+/** ApplicationFailure type a run workflow fails with when its run failed; the message is `.status.message`. */
+export const LOADTEST_RUN_FAILED = 'LoadTestRunFailed';
+
+/** What a run tells the LoadTest's workflow as it goes, so its `status` query and `.status.history` stay whole. */
+export interface RunReport {
+  workflowId: string;
+  trigger: RunRecord['trigger'];
+  scheduledTime?: string;
+  run: SettledRun;
+  progress: RunProgress;
+  /** When the runners start (or started) sending, epoch ms. */
+  startAtMs?: number;
+  /** The run's spec, when a live change replaced it since the run's last report. */
+  applied?: ValidRun;
+  /** Set on the run's last report: how it ended. */
+  final?: RunVerdict;
+}
+
+/** Run → LoadTest workflow: how the run is going. */
+export const runReportSignal = defineSignal<[RunReport]>('runReport');
+/** LoadTest workflow → run: a live change its applySpec Update accepted, to apply to the runners. */
+export const applySpecRequestSignal = defineSignal<[{ requestId: string; next: ValidRun }]>('applySpecRequest');
+/** Run → LoadTest workflow: how that live change went. */
+export const applySpecReplySignal = defineSignal<[ApplySpecReply]>('applySpecReply');
+
+export interface ApplySpecReply {
+  requestId: string;
+  applied?: SpecApplied;
+  /** The run could not take it: the ApplicationFailure type (SPEC_NEEDS_RESTART, SPEC_REJECTED) and why. */
+  refused?: { type: string; message: string };
 }

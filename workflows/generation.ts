@@ -40,6 +40,7 @@ import {
   type SpecApplied,
   type ValidRun,
   type LoadTestWorkflowStatus,
+  type RunProgress,
   type RunStep,
   type RunTiming,
   type SettledRun,
@@ -65,14 +66,35 @@ const REPORT_EVERY_MS = 10_000;
 /** At most this many live views per run, so a long soak test's history stays bounded. */
 const REPORTS_PER_RUN = 30;
 
+const DEFAULT_TIMING: Required<RunTiming> = {
+  runningTimeoutMs: 300_000,
+  startDelayMs: 3000,
+  idleHistoryLimit: 2000,
+};
+
+/** `timing` with every unset field at the default that suits a real cluster. */
+export function timingWithDefaults(timing: RunTiming | undefined): Required<RunTiming> {
+  return {
+    runningTimeoutMs: timing?.runningTimeoutMs ?? DEFAULT_TIMING.runningTimeoutMs,
+    startDelayMs: timing?.startDelayMs ?? DEFAULT_TIMING.startDelayMs,
+    idleHistoryLimit: timing?.idleHistoryLimit ?? DEFAULT_TIMING.idleHistoryLimit,
+  };
+}
+
 export class Generation {
   /** What the `status` query answers. */
   readonly view: LoadTestWorkflowStatus;
   private startTime?: string;
   private completionTime?: string;
   private spec: LoadTestSpec | undefined;
-  /** The generation the runners were created for (their names and labels); live changes do not change it. */
+  /**
+   * The generation the runners were created for (their names and labels); live changes do not change it. A
+   * scheduled run uses its own key (the tick time in epoch seconds), so overlapping runs never share a runner.
+   */
   private readonly runnersGeneration: number;
+  /** Runs of this LoadTest may overlap (schedule, Allow): leave other runs' runners alone. */
+  private readonly overlapping: boolean;
+  private readonly onChange?: () => void;
   /** When the runners start (or started) sending, epoch ms. */
   private startAtMs?: number;
   /** Live changes apply one at a time, in order. */
@@ -84,9 +106,12 @@ export class Generation {
     private readonly timing: Required<RunTiming>,
     /** The outcome carried over by continueAsNew when this generation has already run. */
     settled?: SettledRun,
+    options: { runnersKey?: number; overlapping?: boolean; onChange?: () => void } = {},
   ) {
     this.spec = validSpecOf(desired);
-    this.runnersGeneration = desired.generation;
+    this.runnersGeneration = options.runnersKey ?? desired.generation;
+    this.overlapping = options.overlapping ?? false;
+    this.onChange = options.onChange;
     const replicas = replicasOf(desired);
     this.view = settled
       ? { ...settled, progress: { step: 'settled', replicas, created: 0 } }
@@ -102,6 +127,49 @@ export class Generation {
     this.showDetails();
   }
 
+  /** When the runners start (or started) sending, epoch ms. */
+  get startedSendingAtMs(): number | undefined {
+    return this.startAtMs;
+  }
+
+  /** The run's spec as it is now (live changes replace it); undefined when the spec is invalid. */
+  get currentDesired(): DesiredRun {
+    return this.desired;
+  }
+
+  /**
+   * Takes in what a run workflow reported (workflows/run.ts), so the LoadTest workflow's query, Web UI details,
+   * applySpec validator and carried outcome show the run as it is.
+   */
+  mirror(report: { run: SettledRun; progress: RunProgress; startAtMs?: number; applied?: ValidRun }): void {
+    const { run } = report;
+    if (run.state !== this.view.state || run.generation !== this.view.generation) {
+      upsertSearchAttributes(loadTestSearchAttributes(this.loadTest, run.state, run.generation));
+    }
+    if (report.applied !== undefined) {
+      this.desired = report.applied;
+      this.spec = report.applied.spec;
+    }
+    Object.assign(this.view, {
+      state: run.state,
+      generation: run.generation,
+      children: run.children,
+      message: run.message,
+      results: run.results,
+      thresholds: run.thresholds,
+      progress: report.progress,
+    });
+    this.startTime = run.startTime;
+    this.completionTime = run.completionTime;
+    this.startAtMs = report.startAtMs;
+    this.showDetails();
+  }
+
+  /** Which runners a cleanup may delete: this run's alone when runs overlap, else every runner of the LoadTest. */
+  private ownRunners(): { onlyGeneration?: number } {
+    return this.overlapping ? { onlyGeneration: this.runnersGeneration } : {};
+  }
+
   /** The outcome to carry across continueAsNew: the last status this generation reported. */
   settled(): SettledRun {
     const { view } = this;
@@ -115,6 +183,12 @@ export class Generation {
       results: view.results,
       thresholds: view.thresholds,
     };
+  }
+
+  /** A scheduled LoadTest between runs: shows `message` in `.status` (state pending until its first run). */
+  async announce(message: string): Promise<void> {
+    this.view.progress.step = 'settled';
+    await this.publish('pending', message);
   }
 
   enterStep(step: RunStep): void {
@@ -171,7 +245,12 @@ export class Generation {
     const spec = this.spec;
     if (spec === undefined) return this.fail(`invalid spec: ${(this.desired.problems ?? []).join('; ')}`);
     // Leftovers of earlier generations (a cleanup interrupted by a crash) must not run alongside this one.
-    await quickCall('delete runners of earlier generations').deleteRunners({ loadTest, exceptGeneration: generation });
+    if (!this.overlapping) {
+      await quickCall('delete runners of earlier generations').deleteRunners({
+        loadTest,
+        exceptGeneration: this.runnersGeneration,
+      });
+    }
 
     this.enterStep('checking-target');
     const target = await quickCall(`check the target ${describeTarget(spec, loadTest.namespace)}`).checkTarget({
@@ -183,7 +262,7 @@ export class Generation {
     this.enterStep('creating-runners');
     view.children = await runnerCreation(`create ${runnersLabel(spec.replicas)}`).createRunners({
       loadTest,
-      generation,
+      generation: this.runnersGeneration,
       spec,
     });
     view.progress.created = view.children.length;
@@ -195,7 +274,7 @@ export class Generation {
     });
 
     this.enterStep('awaiting-runners');
-    const runners = { loadTest, generation, runners: view.children };
+    const runners = { loadTest, generation: this.runnersGeneration, runners: view.children };
     const running = await runnerWait(
       `wait for ${runnersLabel(view.children.length)} to start`,
       timing.runningTimeoutMs + 60_000,
@@ -309,7 +388,11 @@ export class Generation {
       }
     }
     // A runner that had not started (no endpoint yet) or did not answer the stop must not send on.
-    await quickCall('delete the runners that did not end').deleteRunners({ loadTest, keepFinished: true });
+    await quickCall('delete the runners that did not end').deleteRunners({
+      loadTest,
+      keepFinished: true,
+      ...this.ownRunners(),
+    });
     view.results = results;
     view.thresholds = undefined;
     const measured = results === undefined ? '' : `; ${describeResults(results)}`;
@@ -326,7 +409,7 @@ export class Generation {
     const policy = this.spec?.cleanup ?? (view.state === 'finished' ? 'delete' : 'keep');
     if (policy === 'keep' || view.children.length === 0 || !patched(RUN_CLEANUP_PATCH)) return [];
     const why = this.spec?.cleanup === undefined ? `the run ${view.state}` : `spec.cleanup ${policy}`;
-    return quickCall(`delete the runners: ${why}`).deleteRunners({ loadTest: this.loadTest });
+    return quickCall(`delete the runners: ${why}`).deleteRunners({ loadTest: this.loadTest, ...this.ownRunners() });
   }
 
   /**
@@ -466,6 +549,7 @@ export class Generation {
         live: view.state === 'executing' ? view.progress.live : undefined,
       }),
     );
+    this.onChange?.();
   }
 
   private async publish(
@@ -510,7 +594,11 @@ export class Generation {
 
   private async runnerFailed(failure: RunnerFailure): Promise<void> {
     // Stop the runners still sending: their results no longer count. Finished ones stay for inspection.
-    await quickCall('delete the runners still sending').deleteRunners({ loadTest: this.loadTest, keepFinished: true });
+    await quickCall('delete the runners still sending').deleteRunners({
+      loadTest: this.loadTest,
+      keepFinished: true,
+      ...this.ownRunners(),
+    });
     await this.fail(`runner ${failure.runner} ${failure.reason}`);
   }
 }

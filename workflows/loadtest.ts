@@ -1,55 +1,78 @@
 /**
- * One workflow per LoadTest object, alive as long as the object: it runs the current generation of the spec
- * (generation.ts), then waits for the next generation or for deletion.
+ * One workflow per LoadTest object, alive as long as the object. Each run is a workflow of its own (run.ts) whose
+ * close status is the verdict: this workflow starts one as a child for each generation applied, and with
+ * spec.schedule keeps a Temporal Schedule that starts one per tick. Runs report here as they go, so the `status`
+ * query, the applySpec Update and `.status.history` stay whole.
  *
- * - `update` with a newer generation: stop the run, delete its runners, continue as new with the new spec.
- * - `delete`: stop the run, delete the runners, complete.
- * - Once the run settles: its runners are deleted per spec.cleanup, and with spec.ttlSecondsAfterFinished the
- *   LoadTest itself is deleted that long after (then the workflow completes as for any delete).
+ * - `update` with a newer generation: cancel the run, delete its runners, continue as new with the new spec.
+ * - `delete`: cancel the run (and the schedule's runs), delete the schedule and the runners, complete.
+ * - With spec.ttlSecondsAfterFinished the LoadTest itself is deleted that long after its run settles.
  * - History stays small: every generation starts a fresh run (continueAsNew), and an idle workflow that has
- *   gathered many signals continues as new carrying its settled outcome.
+ *   gathered many signals continues as new carrying its settled outcome and run history.
+ *
+ * Histories recorded before RUN_WORKFLOW_PATCH ran each generation inline; they still replay that way.
  */
 import {
+  ApplicationFailure,
   CancellationScope,
+  ChildWorkflowCancellationType,
+  ChildWorkflowFailure,
   condition,
   continueAsNew,
+  getExternalWorkflowHandle,
   isCancellation,
   log,
+  ParentClosePolicy,
   patched,
   setHandler,
+  startChild,
+  upsertMemo,
   workflowInfo,
 } from '@temporalio/workflow';
-import { quickCall } from './activity-options.js';
+import { LOADTEST_GONE } from '../activities/types.js';
+import { loadTestDetails, loadTestSummary } from '../src/loadtest/describe.js';
+import { headlineNumbers, withRunRecord, type RunRecord, type RunVerdict } from '../src/loadtest/run-history.js';
+import { loadTestSearchAttributes } from '../src/loadtest/search-attributes.js';
+import { DEFAULT_HISTORY_LIMIT, type LoadTestSpec } from '../src/loadtest/spec.js';
+import { quickCall, scheduleCall } from './activity-options.js';
 import {
+  applySpecReplySignal,
+  applySpecRequestSignal,
   applySpecUpdate,
   deleteSignal,
+  LOADTEST_RUN_FAILED,
+  LOADTEST_RUN_WORKFLOW_TYPE,
+  runReportSignal,
+  SPEC_NEEDS_RESTART,
+  SPEC_REJECTED,
   specRejectedSignal,
   statusQuery,
   updateSignal,
+  validSpecOf,
+  type ApplySpecReply,
   type DesiredRun,
+  type LoadTestMemo,
   type LoadTestWorkflowInput,
   type LoadTestWorkflowResult,
-  type RunTiming,
+  type LoadTestWorkflowStatus,
+  type RunReport,
+  type RunWorkflowInput,
+  type ScheduleView,
+  type SettledRun,
   type ValidRun,
 } from './definitions.js';
-import { Generation, isLoadTestGone } from './generation.js';
+import { Generation, isLoadTestGone, timingWithDefaults } from './generation.js';
+import type { loadTestRunWorkflow } from './run.js';
 
 /** Workflow patch: spec.ttlSecondsAfterFinished deletes the LoadTest; taken only by runs whose spec has a TTL. */
 export const LOADTEST_TTL_PATCH = 'loadtest-ttl';
-
-const DEFAULT_TIMING: Required<RunTiming> = {
-  runningTimeoutMs: 300_000,
-  startDelayMs: 3000,
-  idleHistoryLimit: 2000,
-};
+/** Workflow patch: each run is a workflow of its own (run.ts); the run history is kept. */
+export const RUN_WORKFLOW_PATCH = 'run-workflow-per-run';
 
 export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<LoadTestWorkflowResult> {
   const { loadTest } = input;
-  const timing: Required<RunTiming> = {
-    runningTimeoutMs: input.timing?.runningTimeoutMs ?? DEFAULT_TIMING.runningTimeoutMs,
-    startDelayMs: input.timing?.startDelayMs ?? DEFAULT_TIMING.startDelayMs,
-    idleHistoryLimit: input.timing?.idleHistoryLimit ?? DEFAULT_TIMING.idleHistoryLimit,
-  };
+  const timing = timingWithDefaults(input.timing);
+  const selfId = workflowInfo().workflowId;
   /**
    * The generation this run of the workflow handles; a newer one means continue as new, unless it was applied
    * to the running runners (applySpec), which makes it current.
@@ -57,6 +80,16 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
   let current = input.desired;
   let desired: DesiredRun = input.desired;
   let deleteRequested = input.deleteRequested ?? false;
+  let history: RunRecord[] = input.history ?? [];
+  let schedule: ScheduleView | undefined;
+  const activeRuns = new Set(input.activeRuns ?? []);
+  /** The run this workflow shows and forwards live changes to: its child, or the newest scheduled run. */
+  let shownRun: { workflowId: string; scheduledTime?: string } | undefined;
+  const reports: RunReport[] = [];
+  const replies = new Map<string, ApplySpecReply>();
+  const runsAsWorkflows = patched(RUN_WORKFLOW_PATCH);
+  const spec = validSpecOf(current);
+  const scheduled = runsAsWorkflows && spec?.schedule !== undefined;
 
   setHandler(updateSignal, (next) => {
     if (next.generation > desired.generation) desired = next;
@@ -65,16 +98,69 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
     deleteRequested = true;
   });
   const generation = new Generation(loadTest, current, timing, input.settled);
-  setHandler(statusQuery, () => generation.view);
+  setHandler(statusQuery, (): LoadTestWorkflowStatus => ({
+    ...generation.view,
+    ...(runsAsWorkflows ? { history } : {}),
+    ...(schedule === undefined ? {} : { schedule }),
+  }));
+  setHandler(runReportSignal, (report) => {
+    reports.push(report);
+    const newer =
+      shownRun === undefined ||
+      report.workflowId === shownRun.workflowId ||
+      (report.scheduledTime !== undefined && report.scheduledTime > (shownRun.scheduledTime ?? ''));
+    if (report.trigger === 'schedule' && newer && report.final === undefined) {
+      shownRun = { workflowId: report.workflowId, scheduledTime: report.scheduledTime };
+    }
+    if (shownRun?.workflowId === report.workflowId) {
+      generation.mirror(report);
+      if (report.applied !== undefined && report.applied.generation > current.generation) current = report.applied;
+    }
+  });
+  setHandler(applySpecReplySignal, (reply) => {
+    replies.set(reply.requestId, reply);
+  });
   setHandler(
     applySpecUpdate,
     async (next) => {
       // Taken at once, so a signal of the same generation arriving meanwhile is not mistaken for a restart.
+      const [previous, previousDesired] = [current, desired];
       current = next;
       if (next.generation > desired.generation) desired = next;
-      return generation.applyLive(next as ValidRun);
+      if (!runsAsWorkflows) return generation.applyLive(next as ValidRun);
+      try {
+        return await forwardLiveChange(next as ValidRun);
+      } catch (error) {
+        // The run refused it, as the validator would have: the run goes on as it was, and the sender signals
+        // `update` (a restart) or `specRejected`, as the applySpec contract says.
+        current = previous;
+        if (desired === next) desired = previousDesired;
+        throw error;
+      }
     },
-    { validator: (next: DesiredRun) => generation.checkLive(next) },
+    {
+      validator: (next: DesiredRun) => {
+        if (scheduled || validSpecOf(next)?.schedule !== undefined) {
+          throw ApplicationFailure.create({
+            type: SPEC_NEEDS_RESTART,
+            message: 'the LoadTest runs on a schedule: a new spec takes effect from the next tick',
+            nonRetryable: true,
+          });
+        }
+        if (!runsAsWorkflows) return generation.checkLive(next);
+        if (next.generation <= current.generation) {
+          throw ApplicationFailure.create({
+            type: SPEC_REJECTED,
+            message: `generation ${next.generation} is not newer than ${current.generation}`,
+            nonRetryable: true,
+          });
+        }
+        // The run itself decides (its view here may be a report behind); it answers through applySpecReply.
+        if (shownRun === undefined) {
+          throw ApplicationFailure.create({ type: SPEC_NEEDS_RESTART, message: 'no run is going', nonRetryable: true });
+        }
+      },
+    },
   );
   setHandler(specRejectedSignal, async ({ generation: rejected, reason }) => {
     if (rejected > current.generation && generation.view.progress.step === 'running') {
@@ -82,29 +168,225 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
     }
   });
 
+  /** Sends a live change the validator accepted to the run, and answers with what the run made of it. */
+  async function forwardLiveChange(next: ValidRun) {
+    const run = shownRun?.workflowId;
+    const requestId = `spec-${next.generation}`;
+    if (run !== undefined) {
+      await getExternalWorkflowHandle(run).signal(applySpecRequestSignal, { requestId, next });
+      await condition(() => replies.has(requestId) || shownRun?.workflowId !== run);
+    }
+    const reply = replies.get(requestId);
+    replies.delete(requestId);
+    if (reply?.applied !== undefined) return reply.applied;
+    throw ApplicationFailure.create({
+      type: reply?.refused?.type ?? SPEC_NEEDS_RESTART,
+      message: reply?.refused?.message ?? 'the run ended before it could take the change',
+      nonRetryable: true,
+    });
+  }
+
+  const historyLimit = () => validSpecOf(current)?.historyLimit ?? DEFAULT_HISTORY_LIMIT;
+  /** Writes `.status.history` (and the schedule's times), and the memo `list` reads. */
+  async function publishHistory(): Promise<void> {
+    if (schedule !== undefined) {
+      const times = await scheduleCall("read the schedule's next tick").describeSchedule({
+        scheduleId: schedule.scheduleId,
+      });
+      schedule.nextScheduleTime = times?.nextScheduleTime;
+    }
+    const last = history[0];
+    const memo: LoadTestMemo = {
+      schedule:
+        schedule === undefined ? undefined : `${schedule.expression}${schedule.suspended ? ' (suspended)' : ''}`,
+      lastRun:
+        last === undefined
+          ? undefined
+          : {
+              state: last.state,
+              completionTime: last.completionTime,
+              message: last.message,
+              workflowId: last.workflowId,
+            },
+    };
+    upsertMemo(memo as Record<string, unknown>);
+    await quickCall('write the run history').publishRunHistory({
+      loadTest,
+      report: {
+        history,
+        ...(schedule === undefined
+          ? {}
+          : {
+              lastScheduleTime: schedule.lastScheduleTime ?? null,
+              nextScheduleTime: schedule.nextScheduleTime ?? null,
+            }),
+      },
+    });
+  }
+
+  function record(
+    report: Pick<RunReport, 'workflowId' | 'trigger' | 'scheduledTime'>,
+    run: SettledRun,
+    state: RunVerdict,
+    message?: string,
+  ) {
+    history = withRunRecord(
+      history,
+      {
+        workflowId: report.workflowId,
+        trigger: report.trigger,
+        generation: run.generation,
+        ...(report.scheduledTime === undefined ? {} : { scheduledTime: report.scheduledTime }),
+        ...(run.startTime === undefined ? {} : { startTime: run.startTime }),
+        ...(run.completionTime === undefined ? {} : { completionTime: run.completionTime }),
+        state,
+        message: message ?? run.message,
+        ...headlineNumbers(run.results),
+      },
+      historyLimit(),
+    );
+  }
+
+  /** Takes in the scheduled runs' reports: a run's first report marks the tick, its last one enters the history. */
+  async function takeScheduledReports(): Promise<void> {
+    let changed = false;
+    for (let report = reports.shift(); report !== undefined; report = reports.shift()) {
+      if (report.trigger !== 'schedule') continue;
+      if (report.final === undefined) {
+        if (activeRuns.has(report.workflowId)) continue;
+        activeRuns.add(report.workflowId);
+        if (schedule !== undefined && (schedule.lastScheduleTime ?? '') < (report.scheduledTime ?? '')) {
+          schedule.lastScheduleTime = report.scheduledTime;
+        }
+      } else {
+        activeRuns.delete(report.workflowId);
+        record(report, report.run, report.final);
+      }
+      changed = true;
+    }
+    if (changed) await publishHistory();
+  }
+
+  /** Runs the current generation as a child workflow and records its verdict; cancelled when interrupted. */
+  async function runChild(spec: LoadTestSpec | undefined): Promise<void> {
+    const childInput: RunWorkflowInput = { loadTest, desired: current, trigger: 'apply', timing: input.timing };
+    const workflowId = `${selfId}/g${current.generation}`;
+    const child = await startChild<typeof loadTestRunWorkflow>(LOADTEST_RUN_WORKFLOW_TYPE, {
+      workflowId,
+      args: [childInput],
+      typedSearchAttributes: loadTestSearchAttributes(loadTest, 'pending', current.generation),
+      staticSummary: loadTestSummary(loadTest, spec),
+      staticDetails: loadTestDetails(loadTest, spec),
+      cancellationType: ChildWorkflowCancellationType.WAIT_CANCELLATION_COMPLETED,
+      // A terminated LoadTest workflow still lets its run stop and delete its runners.
+      parentClosePolicy: ParentClosePolicy.REQUEST_CANCEL,
+    });
+    shownRun = { workflowId };
+    const ref = { workflowId, trigger: 'apply' as const };
+    try {
+      const settled = await child.result();
+      record(ref, settled, 'finished');
+    } catch (error) {
+      const cause = error instanceof ChildWorkflowFailure ? error.cause : undefined;
+      if (!(cause instanceof ApplicationFailure) || cause.type !== LOADTEST_RUN_FAILED) {
+        if (isCancellation(error) || (error instanceof ChildWorkflowFailure && isCancellation(error.cause))) {
+          record(ref, generation.settled(), 'cancelled', cancelledBecause());
+          throw error;
+        }
+        if (cause instanceof ApplicationFailure && cause.type === LOADTEST_GONE) {
+          // The run found the LoadTest deleted: complete as for any delete.
+          deleteRequested = true;
+          return;
+        }
+        throw error;
+      }
+      const settled = (cause.details?.[0] as SettledRun | undefined) ?? generation.settled();
+      record(ref, settled, 'failed');
+    } finally {
+      shownRun = undefined;
+    }
+    reports.length = 0;
+    await publishHistory();
+  }
+
+  const cancelledBecause = () =>
+    deleteRequested
+      ? 'cancelled: the LoadTest was deleted'
+      : `cancelled: generation ${desired.generation} replaced generation ${current.generation}`;
+
+  /** Keeps the Temporal Schedule as spec says, then takes in its runs' reports until interrupted or idle over. */
+  async function runScheduled(spec: LoadTestSpec & { schedule: string }, idleOver: () => boolean): Promise<void> {
+    const scheduleId = selfId;
+    const runInput: RunWorkflowInput = {
+      loadTest,
+      desired: current,
+      trigger: 'schedule',
+      concurrencyPolicy: spec.concurrencyPolicy ?? 'Forbid',
+      timing: input.timing,
+    };
+    const times = await scheduleCall(`create or update the schedule "${spec.schedule}"`).upsertSchedule({
+      scheduleId,
+      loadTest,
+      generation: current.generation,
+      expression: spec.schedule,
+      concurrencyPolicy: spec.concurrencyPolicy ?? 'Forbid',
+      suspended: spec.suspend ?? false,
+      action: {
+        workflowType: LOADTEST_RUN_WORKFLOW_TYPE,
+        workflowIdPrefix: `${selfId}/scheduled`,
+        args: [runInput],
+      },
+      note: `LoadTest ${loadTest.namespace}/${loadTest.name}, generation ${current.generation}`,
+    });
+    schedule = {
+      expression: spec.schedule,
+      scheduleId,
+      concurrencyPolicy: spec.concurrencyPolicy ?? 'Forbid',
+      suspended: spec.suspend ?? false,
+      lastScheduleTime: input.lastScheduleTime ?? times.lastScheduleTime,
+      nextScheduleTime: times.nextScheduleTime,
+    };
+    if (input.settled === undefined || input.settled.generation !== current.generation) {
+      const next = schedule.suspended ? 'suspended' : `next run at ${schedule.nextScheduleTime ?? 'none'}`;
+      await generation.announce(`scheduled "${spec.schedule}": ${next}`);
+    }
+    await publishHistory();
+    for (;;) {
+      await condition(() => reports.length > 0 || idleOver());
+      if (reports.length === 0) return;
+      await takeScheduledReports();
+    }
+  }
+
   const interrupted = () => deleteRequested || desired.generation > current.generation;
+  // Idle: wait for the next generation or deletion; keep history short meanwhile.
+  const idleOver = () =>
+    interrupted() || workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > timing.idleHistoryLimit;
 
   try {
-    if (input.settled === undefined || input.settled.generation !== current.generation) {
-      if (!interrupted() && (await untilInterrupted(() => generation.runOrFail(), interrupted))) {
-        await generation.cleanUp();
+    if (scheduled) {
+      await runScheduled(spec as LoadTestSpec & { schedule: string }, idleOver);
+    } else {
+      if (input.settled === undefined || input.settled.generation !== current.generation) {
+        if (runsAsWorkflows) {
+          if (!interrupted()) await untilInterrupted(() => runChild(spec), interrupted);
+        } else if (!interrupted() && (await untilInterrupted(() => generation.runOrFail(), interrupted))) {
+          await generation.cleanUp();
+        }
       }
-    }
-    generation.enterStep('settled');
-    // Idle: wait for the next generation or deletion; keep history short meanwhile.
-    const idleOver = () =>
-      interrupted() || workflowInfo().continueAsNewSuggested || workflowInfo().historyLength > timing.idleHistoryLimit;
-    const ttlMs = generation.ttlRemainingMs();
-    if (ttlMs === undefined || !patched(LOADTEST_TTL_PATCH)) {
-      await condition(idleOver);
-    } else if (!(ttlMs > 0 ? await condition(idleOver, ttlMs) : idleOver())) {
-      // spec.ttlSecondsAfterFinished passed: delete the LoadTest, then complete as for any delete.
-      generation.enterStep('cleaning-up');
-      const deleted = await quickCall('delete the LoadTest: its ttlSecondsAfterFinished passed').deleteLoadTest({
-        loadTest,
-      });
-      log.info('LoadTest deleted after its ttlSecondsAfterFinished', { deleted });
-      deleteRequested = true;
+      generation.enterStep('settled');
+      const ttlMs = generation.ttlRemainingMs();
+      if (ttlMs === undefined || !patched(LOADTEST_TTL_PATCH)) {
+        await condition(idleOver);
+      } else if (!(ttlMs > 0 ? await condition(idleOver, ttlMs) : idleOver())) {
+        // spec.ttlSecondsAfterFinished passed: delete the LoadTest, then complete as for any delete.
+        generation.enterStep('cleaning-up');
+        const deleted = await quickCall('delete the LoadTest: its ttlSecondsAfterFinished passed').deleteLoadTest({
+          loadTest,
+        });
+        log.info('LoadTest deleted after its ttlSecondsAfterFinished', { deleted });
+        deleteRequested = true;
+      }
     }
   } catch (error) {
     if (!isLoadTestGone(error)) throw error;
@@ -112,28 +394,61 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
     deleteRequested = true;
   }
 
+  const stopSchedule = async (why: string) => {
+    if (schedule === undefined) return;
+    await CancellationScope.nonCancellable(async () => {
+      await scheduleCall(`delete the schedule: ${why}`).deleteSchedule({ scheduleId: schedule!.scheduleId });
+      for (const run of activeRuns) {
+        await getExternalWorkflowHandle(run)
+          .cancel()
+          .catch(() => undefined);
+      }
+      activeRuns.clear();
+    });
+  };
+
   if (deleteRequested) {
     generation.enterStep('cleaning-up');
+    await stopSchedule('the LoadTest was deleted');
     const deletedRunners = await CancellationScope.nonCancellable(() =>
       quickCall('delete all runners: the LoadTest was deleted').deleteRunners({ loadTest }),
     );
     log.info('LoadTest deleted; runners deleted', { deletedRunners });
     return { reason: 'deleted', deletedRunners };
   }
+  const carried = { timing: input.timing, ...(runsAsWorkflows ? { history } : {}) };
   if (desired.generation > current.generation) {
-    generation.enterStep('cleaning-up');
-    await CancellationScope.nonCancellable(() =>
-      quickCall(`delete all runners: generation ${desired.generation} replaces them`).deleteRunners({ loadTest }),
-    );
+    const nextScheduled = validSpecOf(desired)?.schedule !== undefined;
+    if (!(scheduled && nextScheduled)) {
+      await stopSchedule(`generation ${desired.generation} has no schedule`);
+      generation.enterStep('cleaning-up');
+      await CancellationScope.nonCancellable(() =>
+        quickCall(`delete all runners: generation ${desired.generation} replaces them`).deleteRunners({ loadTest }),
+      );
+    } else {
+      // The schedule's runs in flight finish with the spec they started with; later ticks take the new one.
+      await takeScheduledReports();
+    }
+    if (runsAsWorkflows && !scheduled) await publishHistory();
     log.info('new generation; continuing as new', { from: current.generation, to: desired.generation });
-    return continueAsNew<typeof loadTestWorkflow>({ loadTest, desired, deleteRequested, timing: input.timing });
+    return continueAsNew<typeof loadTestWorkflow>({
+      loadTest,
+      desired,
+      deleteRequested,
+      ...carried,
+      ...(scheduled && nextScheduled
+        ? { lastScheduleTime: schedule?.lastScheduleTime, activeRuns: [...activeRuns] }
+        : {}),
+    });
   }
+  if (scheduled) await takeScheduledReports();
   return continueAsNew<typeof loadTestWorkflow>({
     loadTest,
     desired: current,
     settled: generation.settled(),
     deleteRequested,
-    timing: input.timing,
+    ...carried,
+    ...(scheduled ? { lastScheduleTime: schedule?.lastScheduleTime, activeRuns: [...activeRuns] } : {}),
   });
 }
 

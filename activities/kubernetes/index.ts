@@ -487,12 +487,12 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
       return { applied: applied.sort(), refused };
     },
 
-    async deleteRunners({ loadTest, exceptGeneration, keepFinished }) {
+    async deleteRunners({ loadTest, exceptGeneration, onlyGeneration, keepFinished }) {
       const pods = await deps.pods.list(loadTest.namespace, runnersOf(loadTest.uid));
       const doomed = pods.filter((pod) => {
-        if (exceptGeneration !== undefined && pod.metadata?.labels?.[GENERATION_LABEL] === String(exceptGeneration)) {
-          return false;
-        }
+        const podGeneration = pod.metadata?.labels?.[GENERATION_LABEL];
+        if (exceptGeneration !== undefined && podGeneration === String(exceptGeneration)) return false;
+        if (onlyGeneration !== undefined && podGeneration !== String(onlyGeneration)) return false;
         const phase = pod.status?.phase;
         return !(keepFinished === true && (phase === 'Succeeded' || phase === 'Failed'));
       });

@@ -232,10 +232,15 @@ export function createLocalActivities(deps: LocalActivitiesDeps): LoadTestActivi
       return { applied, refused };
     },
 
-    async deleteRunners({ loadTest, exceptGeneration, keepFinished }) {
+    async deleteRunners({ loadTest, exceptGeneration, onlyGeneration, keepFinished }) {
       const doomed = runners
         .of(loadTest)
-        .filter((runner) => runner.generation !== exceptGeneration && !(keepFinished === true && runner.finished));
+        .filter(
+          (runner) =>
+            runner.generation !== exceptGeneration &&
+            (onlyGeneration === undefined || runner.generation === onlyGeneration) &&
+            !(keepFinished === true && runner.finished),
+        );
       await Promise.all(doomed.map((runner) => runners.remove(runner)));
       return doomed.map((runner) => runner.name);
     },

@@ -12,6 +12,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createLocalActivities, LocalRunners, LocalStatusBoard } from '../../activities/local/index.js';
 import { WORKFLOWS_PATH } from '../temporal/workflow-bundle.js';
+import { clientOverWorker } from '../temporal/connection.js';
+import { createScheduleActivities } from '../../activities/schedules.js';
 
 export interface LocalWorkerOptions {
   connection: NativeConnection;
@@ -49,12 +51,16 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
     namespace: options.namespace,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createLocalActivities({
-      runners,
-      board,
-      logger: options.logger,
-      heartbeatIntervalMs: progressIntervalMs,
-    }),
+    activities: {
+      // spec.schedule works locally too: the dev server keeps the Schedule while local mode runs.
+      ...createScheduleActivities(clientOverWorker(options.connection, options.namespace)),
+      ...createLocalActivities({
+        runners,
+        board,
+        logger: options.logger,
+        heartbeatIntervalMs: progressIntervalMs,
+      }),
+    },
     // Heartbeats carry live progress: send them as often as they are made, not at 80% of the heartbeat timeout.
     maxHeartbeatThrottleInterval: progressIntervalMs,
     shutdownGraceTime: '10s',

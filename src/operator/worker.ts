@@ -6,9 +6,10 @@
 import { Worker } from '@temporalio/worker';
 import type { Logger } from 'pino';
 import { createKubernetesActivities } from '../../activities/kubernetes/index.js';
+import { createScheduleActivities } from '../../activities/schedules.js';
 import type { OperatorConfig } from '../config.js';
 import { createKubernetes, loadKubeConfig, runnerPodInformer } from '../k8s/index.js';
-import { connectWorker } from '../temporal/connection.js';
+import { clientOverWorker, connectWorker } from '../temporal/connection.js';
 import { workflowCodeOptions } from '../temporal/workflow-bundle.js';
 import { startHealthServer } from './health.js';
 import { installTemporalRuntime } from './logging.js';
@@ -49,16 +50,19 @@ export async function runWorker(config: OperatorConfig, log: Logger): Promise<vo
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
       ...workflowCodeOptions(),
-      activities: createKubernetesActivities({
-        ...kube,
-        loadTests: countingClient(kube.loadTests, 'loadtests', metrics),
-        pods: countingClient(kube.pods, 'pods', metrics),
-        services: countingClient(kube.services, 'services', metrics),
-        secrets: countingClient(kube.secrets, 'secrets', metrics),
-        events: countingClient(kube.events, 'events', metrics),
-        runnerPods,
-        runnerImage: config.runnerImage,
-      }),
+      activities: {
+        ...createScheduleActivities(clientOverWorker(connection, config.temporalNamespace)),
+        ...createKubernetesActivities({
+          ...kube,
+          loadTests: countingClient(kube.loadTests, 'loadtests', metrics),
+          pods: countingClient(kube.pods, 'pods', metrics),
+          services: countingClient(kube.services, 'services', metrics),
+          secrets: countingClient(kube.secrets, 'secrets', metrics),
+          events: countingClient(kube.events, 'events', metrics),
+          runnerPods,
+          runnerImage: config.runnerImage,
+        }),
+      },
       shutdownGraceTime: '10s',
       // Heartbeat details carry the merged live view (activities/kubernetes/live-run.ts); without this the SDK
       // sends them at most every 24 s (0.8 × the 30 s heartbeat timeout), and `watch` would lag that much.

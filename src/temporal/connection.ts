@@ -42,3 +42,11 @@ export async function connectClient(target: TemporalTarget): Promise<Client> {
 export function connectWorker(target: TemporalTarget): Promise<NativeConnection> {
   return NativeConnection.connect({ address: target.address, ...securityOf(target) });
 }
+
+/**
+ * A workflow client sharing a worker's connection, for activities that call Temporal itself (the Schedules of
+ * activities/schedules.ts): one connection per process, closed with the worker's.
+ */
+export function clientOverWorker(connection: NativeConnection, namespace: string): Client {
+  return new Client({ connection, namespace });
+}

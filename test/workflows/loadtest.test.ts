@@ -28,6 +28,7 @@ import {
   type LoadTestWorkflowInput,
 } from '../../workflows/definitions.js';
 import { loadTestWorkflow } from '../../workflows/loadtest.js';
+import { createScheduleActivities } from '../../activities/schedules.js';
 import { FakeBackend, Gate, sampleResults, sampleSpec } from './fake-backend.js';
 import { saveHistoriesIfRecording } from './histories.js';
 import { startTestEnvironment, workflowBundle } from './temporal-env.js';
@@ -40,6 +41,7 @@ describe('LoadTest workflow', function () {
   let worker: Worker;
   let workerRun: Promise<void>;
   let backend: FakeBackend;
+  const backends = new Map<string, FakeBackend>();
   let handle: WorkflowHandle<typeof loadTestWorkflow> | undefined;
 
   before(async function () {
@@ -48,8 +50,14 @@ describe('LoadTest workflow', function () {
     const delegate = new Proxy(
       {},
       {
+        // Each LoadTest's activities reach the backend of the test that started it: a run of an earlier test that
+        // is still cleaning up after its LoadTest workflow was terminated does not show in a later test's calls.
         get: (_target, name: string) => (input: unknown) =>
-          (backend.activities() as unknown as Record<string, (input: unknown) => Promise<unknown>>)[name]!(input),
+          (
+            (
+              backends.get((input as { loadTest?: LoadTestRef } | undefined)?.loadTest?.uid ?? '') ?? backend
+            ).activities() as unknown as Record<string, (input: unknown) => Promise<unknown>>
+          )[name]!(input),
       },
     );
     const names = Object.keys(new FakeBackend().activities());
@@ -57,7 +65,10 @@ describe('LoadTest workflow', function () {
       connection: env.nativeConnection,
       taskQueue: TASK_QUEUE,
       workflowBundle: await workflowBundle(),
-      activities: Object.fromEntries(names.map((name) => [name, (delegate as Record<string, unknown>)[name]])),
+      activities: {
+        ...createScheduleActivities(env.client),
+        ...Object.fromEntries(names.map((name) => [name, (delegate as Record<string, unknown>)[name]])),
+      },
     });
     workerRun = worker.run();
   });
@@ -81,6 +92,7 @@ describe('LoadTest workflow', function () {
 
   async function start(spec: LoadTestSpec = sampleSpec(), extra: Partial<LoadTestWorkflowInput> = {}) {
     const loadTest: LoadTestRef = { namespace: 'default', name: 'example', uid: randomUUID() };
+    backends.set(loadTest.uid, backend);
     handle = await env.client.workflow.start(loadTestWorkflow, {
       workflowId: loadTestWorkflowId(loadTest),
       taskQueue: TASK_QUEUE,
@@ -109,6 +121,8 @@ describe('LoadTest workflow', function () {
     );
     assert.equal(backend.callsOf('startRunners').length, 1);
 
+    // The run's workflow has ended and the LoadTest's workflow has recorded it.
+    await backend.until('publishRunHistory');
     const status = await handle.query(statusQuery);
     assert.equal(status.state, 'finished');
     assert.equal(status.progress.step, 'settled');
