@@ -33,6 +33,7 @@ import { LOADTEST_GONE } from '../activities/types.js';
 import { loadTestDetails, loadTestSummary } from '../src/loadtest/describe.js';
 import { headlineNumbers, withRunRecord, type RunRecord, type RunVerdict } from '../src/loadtest/run-history.js';
 import { loadTestSearchAttributes } from '../src/loadtest/search-attributes.js';
+import { loadTestWorkflowId } from '../src/loadtest/workflow-id.js';
 import { DEFAULT_HISTORY_LIMIT, type LoadTestSpec } from '../src/loadtest/spec.js';
 import { quickCall, scheduleCall } from './activity-options.js';
 import {
@@ -72,7 +73,8 @@ export const RUN_WORKFLOW_PATCH = 'run-workflow-per-run';
 export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<LoadTestWorkflowResult> {
   const { loadTest } = input;
   const timing = timingWithDefaults(input.timing);
-  const selfId = workflowInfo().workflowId;
+  // From the input, not workflowInfo(): replays of recorded histories run under other workflow ids.
+  const selfId = loadTestWorkflowId(loadTest);
   /**
    * The generation this run of the workflow handles; a newer one means continue as new, unless it was applied
    * to the running runners (applySpec), which makes it current.

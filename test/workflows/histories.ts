@@ -33,6 +33,7 @@ export interface HistoryJson {
       continuedExecutionRunId?: string;
     };
     workflowExecutionContinuedAsNewEventAttributes?: { newExecutionRunId?: string };
+    startChildWorkflowExecutionInitiatedEventAttributes?: { workflowId?: string };
   }>;
 }
 
@@ -77,12 +78,27 @@ export async function saveHistoriesIfRecording(title: string, workflowId: string
     history = await showHistory(address, workflowId, previous);
   }
 
+  // Each run of a LoadTest is a child workflow of its own (workflows/run.ts): keep theirs too, `-run<N>-child<K>`.
+  const children: Array<{ name: string; text: string }> = [];
+  for (const [index, text] of runs.entries()) {
+    const ids = (JSON.parse(text) as HistoryJson).events
+      .map((event) => event.startChildWorkflowExecutionInitiatedEventAttributes?.workflowId)
+      .filter((id): id is string => id !== undefined);
+    for (const [k, id] of ids.entries()) {
+      children.push({
+        name: `${stem}-run${index + 1}-child${k + 1}.json`,
+        text: (await showHistory(address, id)).text,
+      });
+    }
+  }
+
   mkdirSync(HISTORIES_DIR, { recursive: true });
-  const ownFixture = new RegExp(`^${stem}-run\\d+\\.json$`);
+  const ownFixture = new RegExp(`^${stem}-run\\d+(-child\\d+)?\\.json$`);
   for (const file of readdirSync(HISTORIES_DIR).filter((name) => ownFixture.test(name))) {
     rmSync(join(HISTORIES_DIR, file));
   }
   for (const [index, text] of runs.entries()) writeFileSync(join(HISTORIES_DIR, `${stem}-run${index + 1}.json`), text);
+  for (const child of children) writeFileSync(join(HISTORIES_DIR, child.name), child.text);
 }
 
 /** Reads a fixture, failing with the file's name when it is not a LoadTest workflow history. */
@@ -99,8 +115,9 @@ export function readHistoryFixture(file: string): HistoryJson {
     throw new Error(`${file} has no "events" array: not a history written by "temporal workflow show --output json"`);
   }
   const attributes = startedAttributes(history as HistoryJson, file);
-  if (attributes.workflowType?.name !== 'loadTestWorkflow') {
-    throw new Error(`${file} is a history of workflow type ${attributes.workflowType?.name}, not loadTestWorkflow`);
+  const type = attributes.workflowType?.name;
+  if (type !== 'loadTestWorkflow' && type !== 'loadTestRunWorkflow') {
+    throw new Error(`${file} is a history of workflow type ${type}, not loadTestWorkflow or loadTestRunWorkflow`);
   }
   return history as HistoryJson;
 }

@@ -1,5 +1,10 @@
 import { ApplicationFailure } from '@temporalio/common';
-import { WorkflowContinuedAsNewError, type WorkflowHandle } from '@temporalio/client';
+import {
+  ScheduleNotFoundError,
+  WorkflowContinuedAsNewError,
+  WorkflowFailedError,
+  type WorkflowHandle,
+} from '@temporalio/client';
 import type { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Worker } from '@temporalio/worker';
 import { strict as assert } from 'node:assert';
@@ -7,6 +12,7 @@ import { randomUUID } from 'node:crypto';
 import {
   INVALID_SPEC,
   LOADTEST_GONE,
+  type RunHistoryReport,
   type RunnersCompleted,
   type RunnersRunning,
   type RunWatch,
@@ -147,6 +153,107 @@ describe('LoadTest workflow', function () {
     assert.ok(backend.callsOf('deleteRunners').some((input) => input.keepFinished === true));
   });
 
+  it("runs each generation as a child workflow that ends Failed with the run's message, and records it in the history", async () => {
+    backend.completed = { kind: 'failed', runner: 'example-g1-1', reason: 'exited with code 2 (Error): bad flag' };
+    const { handle } = await start();
+    await backend.until('publishRunHistory');
+
+    const run = env.client.workflow.getHandle(`${handle.workflowId}/g1`);
+    const description = await run.describe();
+    assert.equal(description.type, 'loadTestRunWorkflow');
+    assert.equal(description.status.name, 'FAILED');
+    assert.equal(description.typedSearchAttributes.get(LOADTEST_STATE), 'failed');
+    const failure = await run.result().then(
+      () => undefined,
+      (error: unknown) => error,
+    );
+    assert.ok(failure instanceof WorkflowFailedError, String(failure));
+    assert.equal(failure.cause?.message, 'runner example-g1-1 exited with code 2 (Error): bad flag');
+
+    await backend.until('publishRunHistory'); // the LoadTest workflow has taken in the run's end
+    const status = await handle.query(statusQuery);
+    assert.equal(status.state, 'failed');
+    assert.deepEqual(
+      status.history?.map(({ workflowId, trigger, generation, state, message }) => ({
+        workflowId,
+        trigger,
+        generation,
+        state,
+        message,
+      })),
+      [
+        {
+          workflowId: `${handle.workflowId}/g1`,
+          trigger: 'apply',
+          generation: 1,
+          state: 'failed',
+          message: 'runner example-g1-1 exited with code 2 (Error): bad flag',
+        },
+      ],
+    );
+    assert.equal((await handle.describe()).status.name, 'RUNNING', 'the LoadTest workflow lives on');
+  });
+
+  it('records a finished run as a Completed child with its headline numbers, and a replaced one as cancelled', async () => {
+    const gate = new Gate<RunnersCompleted>();
+    backend.completed = gate;
+    const { handle } = await start();
+    await backend.until('awaitRunnersCompleted');
+    backend.completed = { kind: 'succeeded', results: sampleResults(), runners: 2 };
+    await handle.signal(updateSignal, { generation: 2, spec: sampleSpec() });
+    await backend.untilState('finished', 2);
+    const recorded = await backend.until(
+      'publishRunHistory',
+      (input) => (input.report as RunHistoryReport).history.length === 2,
+    );
+    const [latest, replaced] = (recorded.input.report as RunHistoryReport).history;
+    assert.equal(latest?.state, 'finished');
+    assert.equal(latest?.requests, sampleResults().requests);
+    assert.equal(latest?.p99Ms, sampleResults().latencyMs.p99);
+    assert.equal(replaced?.state, 'cancelled');
+    assert.match(replaced?.message ?? '', /generation 2 replaced generation 1/);
+    const first = await env.client.workflow.getHandle(`${handle.workflowId}/g1`).describe();
+    assert.equal(first.status.name, 'CANCELLED');
+    const second = await env.client.workflow.getHandle(`${handle.workflowId}/g2`).describe();
+    assert.equal(second.status.name, 'COMPLETED');
+  });
+
+  it('with spec.schedule keeps a Temporal Schedule whose ticks run once each, and deletes it with the LoadTest', async () => {
+    const { handle } = await start(sampleSpec({ schedule: '@every 1s' }));
+    const recorded = await backend.until(
+      'publishRunHistory',
+      (input) => (input.report as RunHistoryReport).history.length >= 2,
+    );
+    const history = (recorded.input.report as RunHistoryReport).history;
+    assert.ok(history.every((run) => run.trigger === 'schedule' && run.state === 'finished'));
+    const ticks = history.map((run) => run.scheduledTime);
+    assert.equal(new Set(ticks).size, ticks.length, 'one run per tick');
+    assert.ok(history.every((run) => run.workflowId.startsWith(`${handle.workflowId}/scheduled-`)));
+    const schedule = await env.client.schedule.getHandle(handle.workflowId).describe();
+    assert.deepEqual(
+      schedule.spec.intervals?.map((interval) => interval.every),
+      [1000],
+    );
+
+    await handle.signal(deleteSignal);
+    await handle.result();
+    await assert.rejects(env.client.schedule.getHandle(handle.workflowId).describe(), ScheduleNotFoundError);
+  });
+
+  it('with spec.suspend keeps the Schedule paused: no run starts', async () => {
+    const { handle } = await start(sampleSpec({ schedule: '@every 1s', suspend: true }));
+    await backend.until('publishRunHistory');
+    const schedule = await env.client.schedule.getHandle(handle.workflowId).describe();
+    assert.equal(schedule.state.paused, true);
+    await backend.until('publishRunHistory'); // the LoadTest workflow has taken in the run's end
+    const status = await handle.query(statusQuery);
+    assert.equal(status.schedule?.suspended, true);
+    assert.match(status.message, /scheduled "@every 1s": suspended/);
+    assert.equal(backend.callsOf('createRunners').length, 0);
+    await handle.signal(deleteSignal);
+    await handle.result();
+  });
+
   it('ends failed naming the runner that did not start, without starting any runner', async () => {
     backend.running = { kind: 'failed', runner: 'example-g1-1', reason: 'did not start within 5s (ImagePullBackOff)' };
     await start(sampleSpec(), { timing: { startDelayMs: 0, runningTimeoutMs: 5000 } });
@@ -177,6 +284,7 @@ describe('LoadTest workflow', function () {
     assert.equal(event.message, failed.message);
     assert.equal(backend.callsOf('createRunners').length, 1, 'a non-retryable failure is not retried');
     assert.equal(backend.callsOf('awaitRunnersRunning').length, 0);
+    await backend.until('publishRunHistory'); // the LoadTest workflow has taken in the run's end
     const status = await handle.query(statusQuery);
     assert.equal(status.state, 'failed');
     assert.equal(status.progress.step, 'settled');
@@ -263,6 +371,7 @@ describe('LoadTest workflow', function () {
     assert.deepEqual(watch(waits[0]!).lost, []);
     assert.deepEqual(watch(waits[1]!).lost, ['example-g1-1'], 'the next round knows the lost runner');
     assert.equal(watch(waits[1]!).onRunnerFailure, 'continue');
+    await backend.until('publishRunHistory'); // the LoadTest workflow has taken in the run's end
     assert.deepEqual((await handle.query(statusQuery)).progress.live, live);
   });
 
@@ -399,6 +508,7 @@ describe('LoadTest workflow', function () {
     await backend.untilState('finished');
 
     await handle.signal(updateSignal, { generation: 1, spec: sampleSpec({ replicas: 9 }) });
+    await backend.until('publishRunHistory'); // the LoadTest workflow has taken in the run's end
     const status = await handle.query(statusQuery);
 
     assert.equal(status.state, 'finished');
