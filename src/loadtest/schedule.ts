@@ -27,8 +27,8 @@ export const MIN_EVERY_MS = 1000;
 export const MAX_SCHEDULE_LENGTH = 100;
 
 /**
- * The most digits a number of an `@every` duration may have. It keeps the CEL rule's `duration()` from overflowing
- * (Go durations end at about 2.5 million hours) on any string of MAX_SCHEDULE_LENGTH; "168h" says a week.
+ * The most digits a number of an `@every` duration may have: then no string of MAX_SCHEDULE_LENGTH holds more than
+ * Go durations (about 2.5 million hours), and the CEL rule's `duration()` always has an answer. "168h" says a week.
  */
 export const MAX_EVERY_DIGITS = 5;
 
