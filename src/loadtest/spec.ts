@@ -394,9 +394,10 @@ export const LIFECYCLE_MESSAGES = {
   timeout: 'timeout must be a duration greater than 0 such as "90s", "5m" or "1h30m"',
   cleanup: 'cleanup must be "delete" or "keep"',
   ttl: 'ttlSecondsAfterFinished must be a whole number of seconds from 0 to 31536000 (a year)',
-  schedule: 'schedule must be a cron expression (5 fields), a macro such as "@hourly", or "@every <duration>"',
+  schedule:
+    'schedule must be a cron expression of 5 fields in UTC such as "*/15 * * * *" or "0 3 * * MON-FRI", a macro such as "@hourly", or "@every <duration>" of 1s or more',
   concurrencyPolicy: 'concurrencyPolicy must be "Forbid", "Replace" or "Allow"',
-  suspend: 'suspend must be true or false',
+  suspend: 'suspend must be a boolean: true or false',
   historyLimit: 'historyLimit must be a whole number from 0 to 100',
 } as const;
 
@@ -442,7 +443,12 @@ export const loadTestSpecSchema = z.preprocess(
           .optional(),
         schedule: z
           .string({ message: LIFECYCLE_MESSAGES.schedule })
-          .refine((text) => scheduleProblem(text) === undefined, LIFECYCLE_MESSAGES.schedule)
+          .superRefine((text, ctx) => {
+            // The CRD's message, then what exactly is wrong (CEL can only say the first).
+            const problem = scheduleProblem(text);
+            if (problem !== undefined)
+              ctx.addIssue({ code: 'custom', message: `${LIFECYCLE_MESSAGES.schedule}: ${problem}` });
+          })
           .optional(),
         concurrencyPolicy: z.enum(CONCURRENCY_POLICIES, { message: LIFECYCLE_MESSAGES.concurrencyPolicy }).optional(),
         suspend: z.boolean({ message: LIFECYCLE_MESSAGES.suspend }).optional(),

@@ -13,7 +13,8 @@ import { FIELD_MANAGER } from '../../src/cli/kubernetes.js';
 import { createKubernetes, describeApiError, loadKubeConfig } from '../../src/k8s/index.js';
 import { runCli } from '../cli/cli-process.js';
 import { ensureCrd } from '../operator/cluster.js';
-import { createNamespace, kubectl } from '../support/kubectl.js';
+import type { RunRecord } from '../../src/loadtest/run-history.js';
+import { createNamespace, getJson, kubectl, kubectlOk } from '../support/kubectl.js';
 import { SPEC_CASES } from './spec-cases.js';
 
 function manifest(name: string, namespace: string, spec: unknown): string {
@@ -69,6 +70,72 @@ describe('the LoadTest CRD', function () {
       replicas: 1,
       test: { serviceName: 'checkout', method: 'GET', port: 80, path: '/' },
       onRunnerFailure: 'fail',
+    });
+  });
+
+  describe('a scheduled LoadTest stored with its run history', () => {
+    /** Every field of a RunRecord, as the workflow writes them into .status.history. */
+    const record: RunRecord = {
+      workflowId: 'loadtest/crd/scheduled/2026-12-01T03:00:00Z',
+      trigger: 'schedule',
+      generation: 1,
+      scheduledTime: '2026-12-01T03:00:00Z',
+      startTime: '2026-12-01T03:00:01Z',
+      completionTime: '2026-12-01T03:00:11Z',
+      state: 'finished',
+      message: 'finished: 1000 requests, 100 rps, p99 12.5ms',
+      requests: 1000,
+      rps: 99.8,
+      errorRate: 0.001,
+      p99Ms: 12.5,
+    };
+    const status = {
+      history: [record, { ...record, workflowId: 'loadtest/crd/scheduled/g1', trigger: 'apply', state: 'cancelled' }],
+      lastScheduleTime: '2026-12-01T03:00:00Z',
+      nextScheduleTime: '2026-12-02T03:00:00Z',
+    };
+    const patchStatus = (patch: unknown) =>
+      kubectl([
+        ...['patch', 'ld', 'scheduled', '-n', namespace, '--subresource=status', '--type=merge'],
+        ...['-p', JSON.stringify({ status: patch })],
+      ]);
+
+    before(async () => {
+      await kubectlOk(['apply', '-f', '-'], {
+        input: manifest('scheduled', namespace, {
+          replicas: 1,
+          test: { serviceName: 'checkout', duration: '10s' },
+          schedule: '0 3 * * MON-FRI',
+          concurrencyPolicy: 'Replace',
+          historyLimit: 5,
+        }),
+      });
+    });
+
+    it('keeps .status.history, lastScheduleTime and nextScheduleTime as the workflow writes them', async () => {
+      const patched = await patchStatus(status);
+
+      assert.equal(patched.code, 0, patched.stderr);
+      const stored = await getJson<{ status: typeof status }>('ld/scheduled', namespace);
+      assert.deepEqual(stored.status, status);
+    });
+
+    it('refuses a history record with a state other than finished, failed or cancelled', async () => {
+      const patched = await patchStatus({ history: [{ ...record, state: 'running' }] });
+
+      assert.notEqual(patched.code, 0, patched.stdout);
+      assert.match(patched.stderr, /status\.history\[0\]\.state: Unsupported value: "running"/);
+    });
+
+    it('shows Schedule and Next only with -o wide, after the existing columns', async () => {
+      await patchStatus(status);
+
+      const table = await kubectlOk(['get', 'ld', 'scheduled', '-n', namespace]);
+      const wide = await kubectlOk(['get', 'ld', 'scheduled', '-n', namespace, '-o', 'wide']);
+
+      assert.match(table, /^NAME\s+STATE\s+RUNNERS\s+REQUESTS\/S\s+P99\s+AGE\n/);
+      assert.match(wide, /^NAME\s+STATE\s+RUNNERS\s+REQUESTS\/S\s+P99\s+AGE\s+MESSAGE\s+SCHEDULE\s+NEXT\n/);
+      assert.match(wide, /\s0 3 \* \* MON-FRI\s+2026-12-02T03:00:00Z\n$/);
     });
   });
 

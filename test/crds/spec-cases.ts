@@ -556,6 +556,82 @@ const LIFECYCLE_CASES: SpecCase[] = [
   invalid('cleanup "sometimes"', withLifecycle({ cleanup: 'sometimes' }), 'spec.cleanup', '"delete"', '"keep"'),
 ];
 
+/** A spec over a Service for 10s with these schedule fields (issue 14, item 3). */
+const withSchedule = (fields: Record<string, unknown>) => withLifecycle(fields);
+/** What both validators say of a schedule that is not one: the field, and the CRD's message word for word. */
+const SCHEDULE_MESSAGE = [
+  'spec.schedule',
+  'schedule must be a cron expression of 5 fields in UTC such as "*/15 * * * *" or "0 3 * * MON-FRI", a macro such as ' +
+    '"@hourly", or "@every <duration>" of 1s or more',
+];
+const badSchedule = (name: string, schedule: string) =>
+  invalid(`${name} (${JSON.stringify(schedule)})`, withSchedule({ schedule }), ...SCHEDULE_MESSAGE);
+
+/** spec.schedule, spec.concurrencyPolicy, spec.suspend and spec.historyLimit (README "Lifecycle"). */
+const SCHEDULE_CASES: SpecCase[] = [
+  valid('a schedule every 20s, suspended, keeping no history', {
+    ...withSchedule({ schedule: '@every 20s', suspend: true, historyLimit: 0 }),
+  }),
+  valid(
+    'a cron schedule every 5 minutes, Forbid',
+    withSchedule({ schedule: '*/5 * * * *', concurrencyPolicy: 'Forbid' }),
+  ),
+  valid('an @hourly schedule, Replace', withSchedule({ schedule: '@hourly', concurrencyPolicy: 'Replace' })),
+  valid(
+    'weekdays at 03:00 by day names, Allow',
+    withSchedule({ schedule: '0 3 * * MON-FRI', concurrencyPolicy: 'Allow' }),
+  ),
+  valid(
+    'month names in any case, lists, ranges with steps, 7 for Sunday, the longest history',
+    withSchedule({ schedule: '0,30 0-23/2 1-31/3 jan,Jul-DEC 0-7', suspend: false, historyLimit: 100 }),
+  ),
+  valid('an @every whose parts add up to 1s ("500ms500ms")', withSchedule({ schedule: '@every 500ms500ms' })),
+  valid('every macro (@yearly)', withSchedule({ schedule: '@yearly' })),
+  badSchedule('a cron expression with 4 fields', '* * * *'),
+  badSchedule('a minute of 61', '61 * * * *'),
+  badSchedule('a step of 0', '*/0 * * * *'),
+  badSchedule('a range that ends before it starts', '0 3 * * FRI-MON'),
+  badSchedule('a month name in the day-of-week field', '0 3 * * JAN'),
+  badSchedule('an unknown macro', '@sometimes'),
+  badSchedule('a macro in capitals', '@HOURLY'),
+  badSchedule('an @every of 0s', '@every 0s'),
+  badSchedule('an @every under 1s', '@every 999ms'),
+  badSchedule('an @every that is not a duration', '@every soon'),
+  badSchedule('an @every without a space', '@every20s'),
+  badSchedule('an @every with a 6-digit number', '@every 604800s'),
+  badSchedule('an @every beyond what a duration holds', '@every 99999999999999999999h'),
+  badSchedule('spaces around the schedule', ' @hourly '),
+  invalid(
+    'a schedule over 100 characters',
+    withSchedule({ schedule: `@every ${'1h'.repeat(50)}` }),
+    'spec.schedule',
+    '100',
+  ),
+  invalid('a schedule that is a number', withSchedule({ schedule: 5 }), 'spec.schedule'),
+  invalid(
+    'concurrencyPolicy "Sometimes"',
+    withSchedule({ schedule: '@hourly', concurrencyPolicy: 'Sometimes' }),
+    'spec.concurrencyPolicy',
+    '"Forbid"',
+    '"Replace"',
+    '"Allow"',
+  ),
+  invalid('suspend "yes"', withSchedule({ schedule: '@hourly', suspend: 'yes' }), 'spec.suspend', 'boolean'),
+  invalid(
+    'historyLimit -1',
+    withSchedule({ historyLimit: -1 }),
+    'spec.historyLimit',
+    'historyLimit must be a whole number from 0 to 100',
+  ),
+  invalid(
+    'historyLimit 101',
+    withSchedule({ historyLimit: 101 }),
+    'spec.historyLimit',
+    'historyLimit must be a whole number from 0 to 100',
+  ),
+  invalid('historyLimit 1.5', withSchedule({ historyLimit: 1.5 }), 'spec.historyLimit'),
+];
+
 export const SPEC_CASES: SpecCase[] = [
   valid('the smallest spec: replicas and a Service', { replicas: 1, test: service }),
   valid('every test field set, at their limits', {
@@ -640,4 +716,5 @@ export const SPEC_CASES: SpecCase[] = [
   ...RUNNER_V2_CLOSED_AND_URL_CASES,
   ...THRESHOLD_OBJECT_CASES,
   ...LIFECYCLE_CASES,
+  ...SCHEDULE_CASES,
 ];
