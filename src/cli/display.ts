@@ -1,13 +1,16 @@
 /**
  * What the commands print for people: a live view of a running LoadTest (redrawn in place on a terminal,
  * one `key=value` line per update otherwise, so CI logs stay plain and parseable), the results table, the
- * status block and the list table.
+ * status block with its schedule and run history, and the list table.
  */
 import type { LoadTestOutcome, LoadTestSnapshot } from '../client/run.js';
+import type { LastRun } from '../client/memo.js';
 import type { LoadTestRunInfo } from '../client/runs.js';
 import { counts, requestLine, round1, row } from '../loadtest/format.js';
+import type { RunRecord } from '../loadtest/run-history.js';
 import type { LoadTestResults, ThresholdResult } from '../loadtest/spec.js';
 import type { LoadTestRef } from '../loadtest/workflow-id.js';
+import type { ScheduleView } from '../../workflows/definitions.js';
 
 export interface LiveDisplay {
   update(snapshot: LoadTestSnapshot): void;
@@ -220,16 +223,106 @@ export function formatSnapshot(ref: LoadTestRef, snapshot: LoadTestSnapshot, wor
     lines.push(row('Live', `${live.sent} requests, ${live.failed} errors, ${live.rps} req/s, p99 ${live.p99Ms} ms`));
   }
   lines.push(row('Workflow', `${workflowId} (${snapshot.execution.toLowerCase()})`));
+  if (status?.schedule !== undefined) lines.push(row('Schedule', formatSchedule(status.schedule, snapshot.at)));
   if (status?.results !== undefined) lines.push(...formatResults(status.results));
   for (const [index, threshold] of (status?.thresholds ?? []).entries()) {
     lines.push(row(index === 0 ? 'Thresholds' : '', formatThreshold(threshold)));
   }
-  return `${lines.join('\n')}\n`;
+  const history = status?.history ?? [];
+  return `${lines.join('\n')}\n${history.length === 0 ? '' : `\n${formatHistory(history, workflowId, snapshot.at)}`}`;
 }
 
-/** `list`: a kubectl-style table. */
+/** The fields of a schedule the status line shows (ScheduleView, or what a LoadTest's spec and `.status` say). */
+export type ScheduleLine = Pick<ScheduleView, 'expression' | 'suspended' | 'lastScheduleTime' | 'nextScheduleTime'> &
+  Partial<Pick<ScheduleView, 'concurrencyPolicy'>>;
+
+/** `*\/5 * * * * (Forbid), next in 4m (2026-…Z), last 1m ago (2026-…Z)`; "suspended" instead of the next tick. */
+export function formatSchedule(schedule: ScheduleLine, now: Date): string {
+  const parts = [
+    schedule.concurrencyPolicy === undefined
+      ? schedule.expression
+      : `${schedule.expression} (${schedule.concurrencyPolicy})`,
+  ];
+  if (schedule.suspended) parts.push('suspended');
+  else if (schedule.nextScheduleTime !== undefined) {
+    parts.push(`next in ${age(Date.parse(schedule.nextScheduleTime) - now.getTime())} (${schedule.nextScheduleTime})`);
+  }
+  if (schedule.lastScheduleTime !== undefined) {
+    parts.push(`last ${ago(schedule.lastScheduleTime, now)} (${schedule.lastScheduleTime})`);
+  } else parts.push('no tick yet');
+  return parts.join(', ');
+}
+
+/**
+ * The run history as a table, in the order given (newest first): the run, what started it, when, how long it
+ * took, its verdict and headline numbers; MESSAGE says why a run failed or was cancelled. A field that is
+ * missing or of the wrong type (`.status` is only as good as whoever patched it) shows as "-".
+ */
+export function formatHistory(history: readonly RunRecord[], loadTestWorkflowId: string, now: Date): string {
+  const header = ['RUN', 'TRIGGER', 'STARTED', 'TOOK', 'VERDICT', 'REQUESTS', 'RPS', 'P99', 'MESSAGE'];
+  const cells = history.map((record) => {
+    const startTime = textOf(record.startTime);
+    return [
+      runLabel(record, loadTestWorkflowId),
+      textOf(record.trigger) ?? '-',
+      startTime === undefined ? '-' : ago(startTime, now),
+      took(startTime, textOf(record.completionTime)),
+      textOf(record.state) ?? '-',
+      numberOf(record.requests) ?? '-',
+      numberOf(record.rps, round1) ?? '-',
+      numberOf(record.p99Ms, (ms) => `${round1(ms)}ms`) ?? '-',
+      record.state === 'finished' ? '' : (textOf(record.message)?.split('\n')[0]!.trim() ?? ''),
+    ];
+  });
+  return formatColumns(header, cells);
+}
+
+/**
+ * A run's short name: its workflow id after the LoadTest's (`g3`, `2026-01-01T00:05:00Z`), else the tick time
+ * of a scheduled run, else the generation; a workflow id that is not the LoadTest's is shown whole.
+ */
+export function runLabel(record: RunRecord, loadTestWorkflowId: string): string {
+  const id = textOf(record.workflowId) ?? '';
+  if (id !== '' && !id.startsWith(loadTestWorkflowId)) return id;
+  const rest = id.slice(loadTestWorkflowId.length).replace(/^[/:_-]+/, '');
+  if (rest !== '') return rest;
+  return textOf(record.scheduledTime) ?? numberOf(record.generation, (generation) => `g${generation}`) ?? '-';
+}
+
+/** LAST of `list`: "failed 3m ago", the verdict alone without a time, "-" before the first run. */
+export function lastRunCell(lastRun: LastRun | undefined, now: Date): string {
+  if (lastRun === undefined) return '-';
+  return lastRun.completionTime === undefined ? lastRun.state : `${lastRun.state} ${ago(lastRun.completionTime, now)}`;
+}
+
+/** How long a run took: "42s", "3m12s", "1h02m"; "-" when it has no start or end. */
+export function took(startTime: string | undefined, completionTime: string | undefined): string {
+  if (startTime === undefined || completionTime === undefined) return '-';
+  const ms = Date.parse(completionTime) - Date.parse(startTime);
+  if (Number.isNaN(ms)) return '-';
+  const total = Math.max(0, Math.round(ms / 1000));
+  if (total < 60) return `${total}s`;
+  if (total < 3600) return `${Math.floor(total / 60)}m${String(total % 60).padStart(2, '0')}s`;
+  return `${Math.floor(total / 3600)}h${String(Math.floor((total % 3600) / 60)).padStart(2, '0')}m`;
+}
+
+/** "3m ago" for an ISO time; "?" when it is not one. */
+function ago(iso: string, now: Date): string {
+  const at = Date.parse(iso);
+  return Number.isNaN(at) ? '?' : `${age(now.getTime() - at)} ago`;
+}
+
+function textOf(value: unknown): string | undefined {
+  return typeof value === 'string' && value !== '' ? value : undefined;
+}
+
+function numberOf(value: unknown, show: (value: number) => string | number = String): string | undefined {
+  return typeof value === 'number' && Number.isFinite(value) ? String(show(value)) : undefined;
+}
+
+/** `list`: a kubectl-style table; SCHEDULE and LAST come from the workflows' memo ("-" when there is none). */
 export function formatList(rows: readonly LoadTestRunInfo[], now: Date, wide = false): string {
-  const header = ['NAMESPACE', 'NAME', 'STATE', 'GENERATION', 'AGE'];
+  const header = ['NAMESPACE', 'NAME', 'STATE', 'GENERATION', 'SCHEDULE', 'LAST', 'AGE'];
   if (wide) header.push('WORKFLOW', 'TASK QUEUE');
   const cells = rows.map((info) => {
     const cellsOfRow = [
@@ -237,6 +330,8 @@ export function formatList(rows: readonly LoadTestRunInfo[], now: Date, wide = f
       info.ref.name,
       info.execution === 'RUNNING' ? (info.state ?? 'unknown') : `${info.state ?? 'unknown'} (deleted)`,
       String(info.generation ?? ''),
+      info.schedule ?? '-',
+      lastRunCell(info.lastRun, now),
       age(now.getTime() - info.startTime.getTime()),
     ];
     if (wide) cellsOfRow.push(info.workflowId, info.taskQueue);

@@ -6,9 +6,20 @@
 import { stringify } from 'yaml';
 import type { LoadTestObject } from '../k8s/index.js';
 import { row } from '../loadtest/format.js';
-import { LOADTEST_GROUP } from '../loadtest/spec.js';
+import { parseLoadTestMemo } from '../client/memo.js';
+import { CONCURRENCY_POLICIES, LOADTEST_GROUP } from '../loadtest/spec.js';
+import { loadTestWorkflowId } from '../loadtest/workflow-id.js';
 import { CliError, EXIT, usageError } from './common.js';
-import { age, formatColumns, formatResults, formatThreshold } from './display.js';
+import {
+  age,
+  formatColumns,
+  formatHistory,
+  formatResults,
+  formatSchedule,
+  formatThreshold,
+  lastRunCell,
+  type ScheduleLine,
+} from './display.js';
 import type { LoadTestReader, LoadTestWriter } from './kubernetes.js';
 
 /** -o of list and status: a table, a wider one, every field, or `loadtest.example.org/NAME` per line. */
@@ -25,11 +36,30 @@ export interface LoadTestRow {
   runners?: string;
   message?: string;
   creationTimestamp?: string;
+  /** spec.schedule, spec.suspend and spec.concurrencyPolicy, with `.status`'s tick times; absent without one. */
+  schedule?: ScheduleLine;
   status: LoadTestObject['status'];
+}
+
+/** The schedule a LoadTest's spec names, with the tick times its `.status` has; fields of the wrong type are left out. */
+export function scheduleOf(object: LoadTestObject): ScheduleLine | undefined {
+  const spec = object.spec;
+  if (typeof spec !== 'object' || spec === null) return undefined;
+  const { schedule, suspend, concurrencyPolicy } = spec as Record<string, unknown>;
+  if (typeof schedule !== 'string' || schedule.trim() === '') return undefined;
+  const policy = CONCURRENCY_POLICIES.find((known) => known === concurrencyPolicy);
+  return {
+    expression: schedule,
+    suspended: suspend === true,
+    ...(policy === undefined ? {} : { concurrencyPolicy: policy }),
+    ...(object.status?.lastScheduleTime === undefined ? {} : { lastScheduleTime: object.status.lastScheduleTime }),
+    ...(object.status?.nextScheduleTime === undefined ? {} : { nextScheduleTime: object.status.nextScheduleTime }),
+  };
 }
 
 export function rowOf(object: LoadTestObject): LoadTestRow {
   const { status } = object;
+  const schedule = scheduleOf(object);
   return {
     source: 'kubernetes',
     ref: { namespace: object.metadata.namespace, name: object.metadata.name, uid: object.metadata.uid },
@@ -39,6 +69,7 @@ export function rowOf(object: LoadTestObject): LoadTestRow {
     runners: status?.runners ?? (status?.children === undefined ? undefined : String(status.children.length)),
     message: status?.message,
     creationTimestamp: object.metadata.creationTimestamp?.toString(),
+    ...(schedule === undefined ? {} : { schedule }),
     status,
   };
 }
@@ -53,9 +84,12 @@ export function formatData(value: unknown, output: 'json' | 'yaml'): string {
   return output === 'json' ? `${JSON.stringify(value, null, 2)}\n` : stringify(value);
 }
 
-/** `list` from Kubernetes: a kubectl-style table (RUNNERS, REQUESTS/S, P99, MESSAGE too with -o wide). */
+/**
+ * `list` from Kubernetes: a kubectl-style table (REQUESTS/S, P99, MESSAGE too with -o wide); SCHEDULE from the
+ * spec, LAST from `.status.history`.
+ */
 export function formatKubernetesList(rows: readonly LoadTestRow[], now: Date, wide: boolean): string {
-  const header = ['NAMESPACE', 'NAME', 'STATE', 'GENERATION', 'RUNNERS', 'AGE'];
+  const header = ['NAMESPACE', 'NAME', 'STATE', 'GENERATION', 'RUNNERS', 'SCHEDULE', 'LAST', 'AGE'];
   if (wide) header.push('REQUESTS/S', 'P99', 'MESSAGE');
   const cells = rows.map((item) => {
     const created = item.creationTimestamp === undefined ? undefined : Date.parse(item.creationTimestamp);
@@ -65,6 +99,9 @@ export function formatKubernetesList(rows: readonly LoadTestRow[], now: Date, wi
       item.state ?? 'unknown',
       String(item.observedGeneration ?? ''),
       item.runners ?? '',
+      item.schedule === undefined ? '-' : `${item.schedule.expression}${item.schedule.suspended ? ' (suspended)' : ''}`,
+      // The same checks as the memo's: .status is only as well-formed as whoever patched it.
+      lastRunCell(parseLoadTestMemo({ lastRun: item.status?.history?.[0] }).lastRun, now),
       created === undefined ? '' : age(now.getTime() - created),
     ];
     if (wide) line.push(item.status?.rps ?? '', item.status?.p99 ?? '', item.message ?? '');
@@ -73,8 +110,8 @@ export function formatKubernetesList(rows: readonly LoadTestRow[], now: Date, wi
   return formatColumns(header, cells);
 }
 
-/** `status` from Kubernetes: state, runners, results and thresholds as `.status` records them. */
-export function formatKubernetesStatus(item: LoadTestRow): string {
+/** `status` from Kubernetes: state, runners, schedule, results, thresholds and run history as `.status` records them. */
+export function formatKubernetesStatus(item: LoadTestRow, now = new Date()): string {
   const { status } = item;
   const lines = [
     row('LoadTest', `${item.ref.namespace}/${item.ref.name}`),
@@ -82,12 +119,15 @@ export function formatKubernetesStatus(item: LoadTestRow): string {
     row('Generation', `${item.generation} (status is for ${item.observedGeneration ?? 'none yet'})`),
   ];
   if (item.runners !== undefined) lines.push(row('Runners', item.runners));
+  if (item.schedule !== undefined) lines.push(row('Schedule', formatSchedule(item.schedule, now)));
   if (status?.results !== undefined) lines.push(...formatResults(status.results));
   for (const [index, threshold] of (status?.thresholds ?? []).entries()) {
     lines.push(row(index === 0 ? 'Thresholds' : '', formatThreshold(threshold)));
   }
   lines.push(row('Source', 'Kubernetes .status (Temporal unreachable: no live progress)'));
-  return `${lines.join('\n')}\n`;
+  const history = status?.history ?? [];
+  const table = history.length === 0 ? '' : `\n${formatHistory(history, loadTestWorkflowId(item.ref), now)}`;
+  return `${lines.join('\n')}\n${table}`;
 }
 
 /** A run whose `.status` describes the object's current generation and has finished or failed. */

@@ -18,8 +18,8 @@ export function registerListCommand(program: Command): Command {
     .alias('ls')
     .summary('list LoadTests with their state')
     .description(
-      'List LoadTests, newest first, with their state, generation and age, as their workflows record them in ' +
-        "Temporal's search attributes. Without --all, only LoadTests that still exist (running workflows). When " +
+      'List LoadTests, newest first, with their state, generation, schedule, last run and age, as their workflows ' +
+        "record them in Temporal's search attributes and memo. Without --all, only LoadTests that still exist (running workflows). When " +
         'Temporal cannot be reached, the LoadTests and their .status come from the Kubernetes API.',
     )
     .option('-A, --all-namespaces', 'list LoadTests of every namespace')

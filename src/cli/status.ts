@@ -1,4 +1,4 @@
-/** `status NAME`: where a LoadTest is and, once settled, its results. */
+/** `status NAME`: where a LoadTest is and, once settled, its results; its schedule and run history. */
 import { Option, type Command } from 'commander';
 import { action, addCommonOptions, EXIT, type TemporalFlags } from './common.js';
 
@@ -7,7 +7,8 @@ interface StatusFlags extends TemporalFlags {
 }
 
 const DESCRIPTION = [
-  "Show a LoadTest's state, step, runners, live progress and, once its run has settled, its results and thresholds.",
+  "Show a LoadTest's state, step, runners, live progress and, once its run has settled, its results and thresholds; " +
+    'with spec.schedule, the schedule (suspended or not, last and next tick); and the last runs, newest first.',
   "When Temporal cannot be reached, what the LoadTest's .status in Kubernetes says (no live progress).",
   `Exit codes: ${EXIT.ok} pending, executing or finished; ${EXIT.failed} failed or a threshold breached; ` +
     `${EXIT.usage} no such LoadTest or bad flags; ${EXIT.unavailable} neither Temporal nor Kubernetes reachable.`,

@@ -5,6 +5,7 @@
  */
 import {
   isGrpcDeadlineError,
+  WorkflowNotFoundError,
   type Client,
   type WorkflowExecutionDescription,
   type WorkflowExecutionStatusName,
@@ -12,7 +13,12 @@ import {
 } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { isProgressHeartbeat, type LiveProgress } from '../../activities/progress.js';
-import { PUBLISH_STATUS_ACTIVITY, type StatusReport } from '../../activities/types.js';
+import {
+  PUBLISH_STATUS_ACTIVITY,
+  type LoadTestActivities,
+  type RunHistoryReport,
+  type StatusReport,
+} from '../../activities/types.js';
 import {
   deleteSignal,
   statusQuery,
@@ -20,8 +26,10 @@ import {
   type LoadTestWorkflowInput,
   type LoadTestWorkflowResult,
   type LoadTestWorkflowStatus,
+  type ScheduleView,
   replicasOf,
 } from '../../workflows/definitions.js';
+import type { RunRecord } from '../loadtest/run-history.js';
 import {
   validateLoadTestSpec,
   type LoadTestResults,
@@ -108,6 +116,9 @@ export interface WaitOptions {
 /** How long a status query may wait for a worker to answer, ms. */
 const QUERY_TIMEOUT_MS = 10_000;
 
+/** The activity whose input is the run history the LoadTest's workflow published (`.status.history`). */
+const PUBLISH_RUN_HISTORY_ACTIVITY = 'publishRunHistory' satisfies keyof LoadTestActivities;
+
 export class LoadTestRun {
   readonly workflowId: string;
   readonly handle: WorkflowHandle<LoadTestWorkflowFunction>;
@@ -128,6 +139,27 @@ export class LoadTestRun {
   status(options: { timeoutMs?: number } = {}): Promise<LoadTestWorkflowStatus> {
     const deadline = Date.now() + (options.timeoutMs ?? QUERY_TIMEOUT_MS);
     return this.client.withDeadline(deadline, () => this.handle.query(statusQuery));
+  }
+
+  /**
+   * The LoadTest's last runs, newest first (at most spec.historyLimit, default 10): the status query's
+   * `history`, `[]` before any run settled. When no worker answers, the history the workflow last published
+   * (recorded in its Temporal history); when it published none either, the query's error.
+   */
+  async history(options: { timeoutMs?: number } = {}): Promise<RunRecord[]> {
+    try {
+      return (await this.status(options)).history ?? [];
+    } catch (error) {
+      if (error instanceof WorkflowNotFoundError) throw error;
+      const recorded = await this.historyFromEvents().catch(() => undefined);
+      if (recorded === undefined) throw error;
+      return recorded.history;
+    }
+  }
+
+  /** The LoadTest's Temporal Schedule (status query), or undefined when spec.schedule is not set. */
+  async schedule(options: { timeoutMs?: number } = {}): Promise<ScheduleView | undefined> {
+    return (await this.status(options)).schedule;
   }
 
   /** Live progress reported by the runners through the waiting activity's heartbeats, if any. */
@@ -232,21 +264,12 @@ export class LoadTestRun {
    * it carried over from the run before (its input's `settled`): what a closed workflow shows without a worker.
    */
   async statusFromHistory(): Promise<LoadTestWorkflowStatus | undefined> {
-    const history = await this.handle.fetchHistory();
-    let published: StatusReport | undefined;
-    let input: LoadTestWorkflowInput | undefined;
-    for (const event of history.events ?? []) {
-      const started = event.workflowExecutionStartedEventAttributes?.input?.payloads;
-      if (started !== null && started !== undefined) input = (await this.decode(started)) as LoadTestWorkflowInput;
-      const scheduled = event.activityTaskScheduledEventAttributes;
-      if (scheduled?.activityType?.name === PUBLISH_STATUS_ACTIVITY && scheduled.input?.payloads) {
-        published = ((await this.decode(scheduled.input.payloads)) as { status: StatusReport }).status;
-      }
-    }
+    const { input, published, runHistory } = await this.publishedInHistory();
     const source = published ?? input?.settled;
     if (source === undefined) return undefined;
     const replicas = input === undefined ? source.children.length : replicasOf(input.desired);
     return {
+      ...(runHistory === undefined ? {} : { history: runHistory.history }),
       state: source.state,
       generation: source.generation,
       children: source.children,
@@ -255,6 +278,37 @@ export class LoadTestRun {
       thresholds: source.thresholds,
       progress: { step: 'settled', replicas, created: source.children.length },
     };
+  }
+
+  /** The run history the latest workflow run last published, if it published one. */
+  private async historyFromEvents(): Promise<RunHistoryReport | undefined> {
+    return (await this.publishedInHistory()).runHistory;
+  }
+
+  /** What the latest workflow run started with, and the last status and run history it published. */
+  private async publishedInHistory(): Promise<{
+    input?: LoadTestWorkflowInput;
+    published?: StatusReport;
+    runHistory?: RunHistoryReport;
+  }> {
+    const history = await this.handle.fetchHistory();
+    let published: StatusReport | undefined;
+    let input: LoadTestWorkflowInput | undefined;
+    let runHistory: RunHistoryReport | undefined;
+    for (const event of history.events ?? []) {
+      const started = event.workflowExecutionStartedEventAttributes?.input?.payloads;
+      if (started !== null && started !== undefined) input = (await this.decode(started)) as LoadTestWorkflowInput;
+      const scheduled = event.activityTaskScheduledEventAttributes;
+      const payloads = scheduled?.input?.payloads;
+      if (payloads === null || payloads === undefined) continue;
+      if (scheduled?.activityType?.name === PUBLISH_STATUS_ACTIVITY) {
+        published = ((await this.decode(payloads)) as { status: StatusReport }).status;
+      } else if (scheduled?.activityType?.name === PUBLISH_RUN_HISTORY_ACTIVITY) {
+        const report = ((await this.decode(payloads)) as { report?: RunHistoryReport }).report;
+        if (Array.isArray(report?.history)) runHistory = report;
+      }
+    }
+    return { input, published, runHistory };
   }
 
   private async decode(payloads: Payload[]): Promise<unknown> {

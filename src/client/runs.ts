@@ -21,6 +21,8 @@ import { parseLoadTestWorkflowId, type LoadTestRef } from '../loadtest/workflow-
 import { connectClient, type TemporalTarget } from '../temporal/connection.js';
 import { LOADTEST_WORKFLOW_TYPE, type RunTiming } from '../../workflows/definitions.js';
 import { loadTestStartOptions } from '../../workflows/start.js';
+import type { RunRecord } from '../loadtest/run-history.js';
+import { parseLoadTestMemo, type LastRun } from './memo.js';
 import { InvalidLoadTestSpecError, LoadTestRun, type LoadTestWorkflowFunction } from './run.js';
 
 export interface LoadTestRunsOptions {
@@ -56,6 +58,24 @@ export interface LoadTestRunInfo {
   startTime: Date;
   closeTime?: Date;
   taskQueue: string;
+  /** spec.schedule, with " (suspended)" while spec.suspend is true; absent without a schedule (or memo). */
+  schedule?: string;
+  /** The latest settled run; absent before the first one, and for workflows older than the memo. */
+  lastRun?: LastRun;
+}
+
+/** Thrown when no workflow (running or closed) is known for a LoadTest's namespace and name. */
+export class LoadTestNotFoundError extends Error {
+  constructor(
+    readonly namespace: string,
+    readonly loadTestName: string,
+  ) {
+    super(
+      `no LoadTest workflow for ${namespace}/${loadTestName} in Temporal (never applied here, or not yet visible: ` +
+        'visibility lags a workflow just started by a moment)',
+    );
+    this.name = 'LoadTestNotFoundError';
+  }
 }
 
 export interface ListOptions {
@@ -136,13 +156,24 @@ export class LoadTestRuns {
     return best === undefined ? undefined : new LoadTestRun(this.client, best.ref);
   }
 
-  /** LoadTest workflows, newest first, one entry per LoadTest. */
+  /**
+   * The last runs of the LoadTest `name` in `namespace`, newest first (see find() for which workflow, and
+   * LoadTestRun.history()). Throws LoadTestNotFoundError when it has no workflow.
+   */
+  async history(namespace: string, name: string, options: { timeoutMs?: number } = {}): Promise<RunRecord[]> {
+    const run = await this.find(namespace, name);
+    if (run === undefined) throw new LoadTestNotFoundError(namespace, name);
+    return run.history(options);
+  }
+
+  /** LoadTest workflows, newest first, one entry per LoadTest, with their schedule and last run (the memo). */
   async list(options: ListOptions = {}): Promise<LoadTestRunInfo[]> {
     const limit = options.limit ?? 1000;
     const seen = new Map<string, LoadTestRunInfo>();
     for await (const info of this.client.workflow.list({ query: listQuery(options) })) {
       const ref = parseLoadTestWorkflowId(info.workflowId);
       if (ref === undefined || seen.has(info.workflowId)) continue;
+      const { schedule, lastRun } = parseLoadTestMemo(info.memo);
       seen.set(info.workflowId, {
         ref,
         workflowId: info.workflowId,
@@ -152,6 +183,8 @@ export class LoadTestRuns {
         startTime: info.startTime,
         closeTime: info.closeTime,
         taskQueue: info.taskQueue,
+        ...(schedule === undefined ? {} : { schedule }),
+        ...(lastRun === undefined ? {} : { lastRun }),
       });
       if (seen.size >= limit) break;
     }

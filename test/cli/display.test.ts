@@ -63,7 +63,7 @@ describe('CLI display', () => {
     );
   });
 
-  it('lists LoadTests as a kubectl-style table, marking deleted ones', () => {
+  it('lists LoadTests as a kubectl-style table, marking deleted ones, with their schedule and last run', () => {
     const started = new Date(at.getTime() - 90_000);
     const table = formatList(
       [
@@ -75,6 +75,13 @@ describe('CLI display', () => {
           generation: 3,
           startTime: started,
           taskQueue: 'q',
+          schedule: '@hourly (suspended)',
+          lastRun: {
+            state: 'failed',
+            completionTime: '2026-01-01T00:00:05.000Z',
+            message: 'breached',
+            workflowId: 'w1',
+          },
         },
         {
           ref: { ...ref, name: 'old' },
@@ -92,9 +99,9 @@ describe('CLI display', () => {
     assert.equal(
       table,
       [
-        'NAMESPACE   NAME       STATE              GENERATION   AGE',
-        'shop        checkout   executing          3            90s',
-        'shop        old        failed (deleted)   1            90s',
+        'NAMESPACE   NAME       STATE              GENERATION   SCHEDULE              LAST            AGE',
+        'shop        checkout   executing          3            @hourly (suspended)   failed 5s ago   90s',
+        'shop        old        failed (deleted)   1            -                     -               90s',
         '',
       ].join('\n'),
     );

@@ -55,10 +55,10 @@ describe('CLI as a kubectl plugin (no server)', function () {
     const table = formatKubernetesList(rows, new Date(), false).split('\n');
     const wide = formatKubernetesList(rows, new Date(), true).split('\n');
 
-    assert.match(table[0]!, /^NAMESPACE +NAME +STATE +GENERATION +RUNNERS +AGE$/);
-    assert.match(table[1]!, /^shop +big +executing +1 +1000\/1000 +9\ds$/);
+    assert.match(table[0]!, /^NAMESPACE +NAME +STATE +GENERATION +RUNNERS +SCHEDULE +LAST +AGE$/);
+    assert.match(table[1]!, /^shop +big +executing +1 +1000\/1000 +- +- +9\ds$/);
     assert.ok(table[1]!.length < 80, table[1]);
-    assert.match(wide[2]!, /^shop +done +finished +1 +2\/2 +9\ds +812 +4ms$/);
+    assert.match(wide[2]!, /^shop +done +finished +1 +2\/2 +- +- +9\ds +812 +4ms$/);
   });
 
   it('prints -o name as kubectl does, and -o yaml that parses back', () => {
@@ -84,6 +84,52 @@ describe('CLI as a kubectl plugin (no server)', function () {
     assert.match(status, /^Runners {5}2\/2$/m);
     assert.match(status, /^Thresholds {2}BREACHED {2}p99 < 1ms \(actual 4\)$/m);
     assert.match(status, /^Source {6}Kubernetes \.status/m);
+  });
+
+  it('shows the schedule from the spec and the run history from .status, in list and status', () => {
+    const now = new Date();
+    const minutesAgo = (minutes: number) => new Date(now.getTime() - minutes * 60_000).toISOString();
+    const object: LoadTestObject = {
+      ...loadTest('nightly', {
+        state: 'finished',
+        observedGeneration: 1,
+        lastScheduleTime: minutesAgo(3),
+        history: [
+          {
+            workflowId: 'loadtest/shop/nightly/uid-nightly-2026-01-01T00:00:00Z',
+            trigger: 'schedule',
+            generation: 1,
+            startTime: minutesAgo(3),
+            completionTime: minutesAgo(2),
+            state: 'failed',
+            message: 'the target did not answer',
+          },
+        ],
+      }),
+      spec: { replicas: 1, schedule: '@daily', suspend: true, concurrencyPolicy: 'Replace' },
+    };
+
+    const list = formatKubernetesList([rowOf(object)], now, false).split('\n');
+    const status = formatKubernetesStatus(rowOf(object), now);
+
+    assert.match(list[1]!, /^shop +nightly +finished +1 +@daily \(suspended\) +failed 2m ago +9\ds$/);
+    assert.match(status, /^Schedule {4}@daily \(Replace\), suspended, last 3m ago \(.+Z\)$/m);
+    assert.match(status, /^RUN +TRIGGER +STARTED +TOOK +VERDICT +REQUESTS +RPS +P99 +MESSAGE$/m);
+    assert.match(
+      status,
+      /^2026-01-01T00:00:00Z +schedule +3m ago +1m00s +failed +- +- +- +the target did not answer$/m,
+    );
+  });
+
+  it('shows a LoadTest whose .status has no history, or malformed records, without a crash', () => {
+    const broken = {
+      state: 'failed',
+      history: [{ state: 'exploded', message: 42 }],
+    } as unknown as LoadTestObject['status'];
+    const row = rowOf(loadTest('odd', broken));
+
+    assert.match(formatKubernetesList([row], new Date(), false).split('\n')[1]!, /^shop +odd +failed +- +- +9\ds$/);
+    assert.match(formatKubernetesStatus(row), /^- +- +- +- +exploded +- +- +-$/m);
   });
 
   it('counts a run as settled only once .status describes the generation asked for', () => {
