@@ -3,20 +3,11 @@
  * short with its partial results and leaves no runner sending; spec.cleanup deletes or keeps the runner pods once
  * a run settles; spec.ttlSecondsAfterFinished removes the LoadTest itself, and its pods with it.
  */
+import { operatorSuite } from './suite.js';
 import { strict as assert } from 'node:assert';
 import { LOADTEST_UID_LABEL } from '../../src/k8s/index.js';
-import { DEFAULT_SERVICE_ACCOUNT_WAIT } from '../support/kubectl.js';
-import {
-  apply,
-  CountingServer,
-  ensureCrd,
-  eventually,
-  getJson,
-  kubectl,
-  loadTestManifest,
-  Operator,
-  podNames,
-} from './cluster.js';
+
+import { apply, eventually, getJson, kubectl, loadTestManifest, podNames } from './cluster.js';
 
 interface LoadTestJson {
   metadata: { uid: string };
@@ -37,41 +28,7 @@ const RUNNERS = 'app.kubernetes.io/component=runner';
 
 describe('LoadTest lifecycle on the test bed', function () {
   this.timeout(240_000);
-  const operator = new Operator('lifecycle');
-  const namespaces: string[] = [];
-  const servers: CountingServer[] = [];
-  let testNumber = 0;
-
-  before(async () => {
-    await ensureCrd();
-    operator.start();
-  });
-
-  after(async () => {
-    await operator.stop();
-  });
-
-  afterEach(async () => {
-    for (const server of servers.splice(0)) await server.close();
-    for (const namespace of namespaces.splice(0)) {
-      await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => {});
-    }
-  });
-
-  async function namespace(): Promise<string> {
-    const name = `lifecycle-${process.pid}-${++testNumber}`;
-    await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-    await kubectl(DEFAULT_SERVICE_ACCOUNT_WAIT(name));
-    namespaces.push(name);
-    return name;
-  }
-
-  async function serve(ns: string): Promise<CountingServer> {
-    const server = new CountingServer(200, 0);
-    servers.push(server);
-    await server.expose(ns, 'target');
-    return server;
-  }
+  const { namespace, serve } = operatorSuite('lifecycle');
 
   const loadTest = (ns: string, name: string) => getJson<LoadTestJson>(['get', 'loadtest', name, '-n', ns]);
 

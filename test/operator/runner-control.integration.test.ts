@@ -4,20 +4,11 @@
  * the merged live results, a rate change applied to the running runners, the runner-loss policy, and a control
  * endpoint that refuses whoever lacks the run's token.
  */
+import { operatorSuite } from './suite.js';
 import { strict as assert } from 'node:assert';
-import { DEFAULT_SERVICE_ACCOUNT_WAIT } from '../support/kubectl.js';
+
 import { CONTROL_PATHS, CONTROL_PORT } from '../../src/runner/control-api.js';
-import {
-  apply,
-  CountingServer,
-  ensureCrd,
-  eventually,
-  getJson,
-  kubectl,
-  loadTestManifest,
-  Operator,
-  podNames,
-} from './cluster.js';
+import { apply, eventually, getJson, kubectl, loadTestManifest, podNames } from './cluster.js';
 
 interface Condition {
   type: string;
@@ -55,41 +46,7 @@ interface PodJson {
 
 describe('runner control endpoints on the test bed', function () {
   this.timeout(240_000);
-  const operator = new Operator('runner-control');
-  const namespaces: string[] = [];
-  const servers: CountingServer[] = [];
-  let testNumber = 0;
-
-  before(async () => {
-    await ensureCrd();
-    operator.start();
-  });
-
-  after(async () => {
-    await operator.stop();
-  });
-
-  afterEach(async () => {
-    for (const server of servers.splice(0)) await server.close();
-    for (const namespace of namespaces.splice(0)) {
-      await kubectl(['delete', 'namespace', namespace, '--wait=false']).catch(() => {});
-    }
-  });
-
-  async function namespace(): Promise<string> {
-    const name = `runner-control-${process.pid}-${++testNumber}`;
-    await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name } });
-    await kubectl(DEFAULT_SERVICE_ACCOUNT_WAIT(name));
-    namespaces.push(name);
-    return name;
-  }
-
-  async function serve(ns: string, delayMs = 0): Promise<CountingServer> {
-    const server = new CountingServer(200, delayMs);
-    servers.push(server);
-    await server.expose(ns, 'target');
-    return server;
-  }
+  const { namespace, serve } = operatorSuite('runner-control');
 
   const loadTest = (ns: string, name: string) => getJson<LoadTestJson>(['get', 'loadtest', name, '-n', ns]);
 
@@ -175,7 +132,7 @@ describe('runner control endpoints on the test bed', function () {
 
   it('stops every runner when an abortOnFail threshold is breached on the merged results, well before the duration', async () => {
     const ns = await namespace();
-    const server = await serve(ns, 300);
+    const server = await serve(ns, { delayMs: 300 });
     await apply(
       loadTestManifest(ns, 'abort', {
         replicas: 2,
