@@ -35,6 +35,8 @@ import {
 } from '../../workflows/definitions.js';
 import { loadTestWorkflow } from '../../workflows/loadtest.js';
 import { createScheduleActivities } from '../../activities/schedules.js';
+import { LoadTestRuns } from '../../src/client/runs.js';
+import { parseLoadTestMemo } from '../../src/client/memo.js';
 import { FakeBackend, Gate, sampleResults, sampleSpec } from './fake-backend.js';
 import { saveHistoriesIfRecording } from './histories.js';
 import { startTestEnvironment, workflowBundle } from './temporal-env.js';
@@ -170,7 +172,6 @@ describe('LoadTest workflow', function () {
     assert.ok(failure instanceof WorkflowFailedError, String(failure));
     assert.equal(failure.cause?.message, 'runner example-g1-1 exited with code 2 (Error): bad flag');
 
-    await backend.until('publishRunHistory'); // the LoadTest workflow has taken in the run's end
     const status = await handle.query(statusQuery);
     assert.equal(status.state, 'failed');
     assert.deepEqual(
@@ -219,7 +220,7 @@ describe('LoadTest workflow', function () {
   });
 
   it('with spec.schedule keeps a Temporal Schedule whose ticks run once each, and deletes it with the LoadTest', async () => {
-    const { handle } = await start(sampleSpec({ schedule: '@every 1s' }));
+    const { handle, loadTest } = await start(sampleSpec({ schedule: '@every 1s' }));
     const recorded = await backend.until(
       'publishRunHistory',
       (input) => (input.report as RunHistoryReport).history.length >= 2,
@@ -235,6 +236,15 @@ describe('LoadTest workflow', function () {
       [1000],
     );
 
+    // What the typed client and `list` read of it: the history and schedule from the query, the memo.
+    const run = new LoadTestRuns(env.client, { taskQueue: TASK_QUEUE }).get(loadTest);
+    const fromClient = await run.history();
+    assert.ok(fromClient.length >= 2 && fromClient.every((record) => record.trigger === 'schedule'));
+    assert.equal((await run.schedule())?.expression, '@every 1s');
+    const memo = parseLoadTestMemo((await handle.describe()).memo);
+    assert.equal(memo.schedule, '@every 1s');
+    assert.equal(memo.lastRun?.state, 'finished');
+
     await handle.signal(deleteSignal);
     await handle.result();
     await assert.rejects(env.client.schedule.getHandle(handle.workflowId).describe(), ScheduleNotFoundError);
@@ -245,7 +255,6 @@ describe('LoadTest workflow', function () {
     await backend.until('publishRunHistory');
     const schedule = await env.client.schedule.getHandle(handle.workflowId).describe();
     assert.equal(schedule.state.paused, true);
-    await backend.until('publishRunHistory'); // the LoadTest workflow has taken in the run's end
     const status = await handle.query(statusQuery);
     assert.equal(status.schedule?.suspended, true);
     assert.match(status.message, /scheduled "@every 1s": suspended/);
