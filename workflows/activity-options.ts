@@ -6,12 +6,30 @@ import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow'
 import type { LoadTestActivities, ScheduleActivities } from '../activities/types.js';
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' };
-/** How long a waiting activity may go without a heartbeat before Temporal retries it on another worker. */
-const HEARTBEAT_TIMEOUT = '30s';
+/**
+ * How long an activity may go without a heartbeat before Temporal retries it on another worker: what a worker's
+ * death costs a run. The activities heartbeat every 3 s (activities/kubernetes), so 10 s is three missed beats.
+ */
+const HEARTBEAT_TIMEOUT = '10s';
 
-/** Quick calls to the backend's API. */
+/**
+ * Quick calls to the backend's API: one or two requests each, so a call still open after 15 s is on a dead worker
+ * (or a stuck connection) and is retried.
+ */
 export const quickCall = (summary: string) =>
-  proxyActivities<LoadTestActivities>({ startToCloseTimeout: '1m', retry, summary });
+  proxyActivities<LoadTestActivities>({ startToCloseTimeout: '15s', retry, summary });
+
+/**
+ * Calls that fan out over every runner (start, stop, change, delete): they take as long as there are runners, and
+ * heartbeat per runner, so a dead worker is noticed as soon as with a waiting activity.
+ */
+export const fanOut = (summary: string) =>
+  proxyActivities<LoadTestActivities>({
+    startToCloseTimeout: '10m',
+    heartbeatTimeout: HEARTBEAT_TIMEOUT,
+    retry,
+    summary,
+  });
 
 /** Creating runners can take a while for many replicas; cancellation waits so no runner appears after cleanup. */
 export const runnerCreation = (summary: string) =>

@@ -30,7 +30,7 @@ import type { LoadTestResults, LoadTestSpec, LoadTestState, ThresholdResult } fr
 import { parseDurationMs } from '../src/loadtest/duration.js';
 import { abortRules, evaluateThresholds, thresholdMessage, thresholdTexts } from '../src/loadtest/thresholds.js';
 import type { LoadTestRef } from '../src/loadtest/workflow-id.js';
-import { quickCall, runnerCreation, runnerWait } from './activity-options.js';
+import { fanOut, quickCall, runnerCreation, runnerWait } from './activity-options.js';
 import {
   replicasOf,
   SPEC_NEEDS_RESTART,
@@ -246,7 +246,7 @@ export class Generation {
     if (spec === undefined) return this.fail(`invalid spec: ${(this.desired.problems ?? []).join('; ')}`);
     // Leftovers of earlier generations (a cleanup interrupted by a crash) must not run alongside this one.
     if (!this.overlapping) {
-      await quickCall('delete runners of earlier generations').deleteRunners({
+      await fanOut('delete runners of earlier generations').deleteRunners({
         loadTest,
         exceptGeneration: this.runnersGeneration,
       });
@@ -287,7 +287,7 @@ export class Generation {
     const expectedMs = expectedRunMs(spec);
     view.progress.startAt = new Date(startAtMs).toISOString();
     view.progress.expectedEnd = expectedMs === undefined ? undefined : new Date(startAtMs + expectedMs).toISOString();
-    await quickCall(`start ${runnersLabel(view.children.length)} at ${view.progress.startAt}`).startRunners({
+    await fanOut(`start ${runnersLabel(view.children.length)} at ${view.progress.startAt}`).startRunners({
       ...runners,
       startAtMs,
     });
@@ -370,7 +370,7 @@ export class Generation {
     let results: LoadTestResults | undefined;
     if (runners.runners.length > 0) {
       const count = runnersLabel(runners.runners.length);
-      await quickCall(`stop ${count}: spec.timeout ${timeout} passed`).stopRunners(runners);
+      await fanOut(`stop ${count}: spec.timeout ${timeout} passed`).stopRunners(runners);
       if (step === 'running' && this.startAtMs !== undefined) {
         const collected = await runnerWait(
           `collect what ${count} measured up to the stop`,
@@ -388,7 +388,7 @@ export class Generation {
       }
     }
     // A runner that had not started (no endpoint yet) or did not answer the stop must not send on.
-    await quickCall('delete the runners that did not end').deleteRunners({
+    await fanOut('delete the runners that did not end').deleteRunners({
       loadTest,
       keepFinished: true,
       ...this.ownRunners(),
@@ -409,7 +409,7 @@ export class Generation {
     const policy = this.spec?.cleanup ?? (view.state === 'finished' ? 'delete' : 'keep');
     if (policy === 'keep' || view.children.length === 0 || !patched(RUN_CLEANUP_PATCH)) return [];
     const why = this.spec?.cleanup === undefined ? `the run ${view.state}` : `spec.cleanup ${policy}`;
-    return quickCall(`delete the runners: ${why}`).deleteRunners({ loadTest: this.loadTest, ...this.ownRunners() });
+    return fanOut(`delete the runners: ${why}`).deleteRunners({ loadTest: this.loadTest, ...this.ownRunners() });
   }
 
   /**
@@ -493,7 +493,7 @@ export class Generation {
     let runners = this.view.children.length;
     let refused = '';
     if (change.rate !== undefined || change.durationMs !== undefined) {
-      const result = await quickCall(`apply ${what.join(', ')} to the running runners`).changeRunners({
+      const result = await fanOut(`apply ${what.join(', ')} to the running runners`).changeRunners({
         loadTest: this.loadTest,
         generation: this.runnersGeneration,
         runners: this.view.children,
@@ -594,7 +594,7 @@ export class Generation {
 
   private async runnerFailed(failure: RunnerFailure): Promise<void> {
     // Stop the runners still sending: their results no longer count. Finished ones stay for inspection.
-    await quickCall('delete the runners still sending').deleteRunners({
+    await fanOut('delete the runners still sending').deleteRunners({
       loadTest: this.loadTest,
       keepFinished: true,
       ...this.ownRunners(),

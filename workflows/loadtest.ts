@@ -35,7 +35,7 @@ import { headlineNumbers, withRunRecord, type RunRecord, type RunVerdict } from 
 import { loadTestSearchAttributes } from '../src/loadtest/search-attributes.js';
 import { loadTestWorkflowId } from '../src/loadtest/workflow-id.js';
 import { DEFAULT_HISTORY_LIMIT, type LoadTestSpec } from '../src/loadtest/spec.js';
-import { quickCall, scheduleCall } from './activity-options.js';
+import { fanOut, quickCall, scheduleCall } from './activity-options.js';
 import {
   applySpecReplySignal,
   applySpecRequestSignal,
@@ -413,7 +413,7 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
     generation.enterStep('cleaning-up');
     await stopSchedule('the LoadTest was deleted');
     const deletedRunners = await CancellationScope.nonCancellable(() =>
-      quickCall('delete all runners: the LoadTest was deleted').deleteRunners({ loadTest }),
+      fanOut('delete all runners: the LoadTest was deleted').deleteRunners({ loadTest }),
     );
     log.info('LoadTest deleted; runners deleted', { deletedRunners });
     return { reason: 'deleted', deletedRunners };
@@ -425,7 +425,7 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
       await stopSchedule(`generation ${desired.generation} has no schedule`);
       generation.enterStep('cleaning-up');
       await CancellationScope.nonCancellable(() =>
-        quickCall(`delete all runners: generation ${desired.generation} replaces them`).deleteRunners({ loadTest }),
+        fanOut(`delete all runners: generation ${desired.generation} replaces them`).deleteRunners({ loadTest }),
       );
     } else {
       // The schedule's runs in flight finish with the spec they started with; later ticks take the new one.

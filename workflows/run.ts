@@ -19,7 +19,7 @@ import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/commo
 import { LOADTEST_GONE } from '../activities/types.js';
 import type { RunVerdict } from '../src/loadtest/run-history.js';
 import { loadTestWorkflowId } from '../src/loadtest/workflow-id.js';
-import { quickCall } from './activity-options.js';
+import { fanOut } from './activity-options.js';
 import {
   applySpecReplySignal,
   applySpecRequestSignal,
@@ -117,7 +117,7 @@ export async function loadTestRunWorkflow(input: RunWorkflowInput): Promise<Sett
   } catch (error) {
     if (isCancellation(error)) {
       await CancellationScope.nonCancellable(async () => {
-        await quickCall("delete the run's runners: the run was cancelled").deleteRunners({
+        await fanOut("delete the run's runners: the run was cancelled").deleteRunners({
           loadTest,
           onlyGeneration: runnersKey,
         });

@@ -91,7 +91,8 @@ export interface KubernetesActivityDeps {
 }
 
 export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTestActivities {
-  const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? 5000;
+  // Three heartbeats per heartbeat timeout (workflows/activity-options.ts): one lost one is not a lost worker.
+  const heartbeatIntervalMs = deps.heartbeatIntervalMs ?? 3000;
   const missingGraceMs = deps.missingGraceMs ?? 15_000;
   const concurrency = deps.concurrency ?? 10;
   const instance = deps.instance ?? hostname();
@@ -446,8 +447,10 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
     },
 
     async stopRunners({ loadTest, generation, runners }) {
+      const context = Context.current();
       const stopped: string[] = [];
       await forEachLimited(runners, concurrency, async (runner) => {
+        context.heartbeat({ stopping: runner });
         const state = runnerStateOf(loadTest.namespace, runner);
         if (state?.kind === 'succeeded' || state?.kind === 'failed') return; // ended: nothing to stop
         const control = await controlOf(loadTest, generation, runner);
@@ -468,7 +471,9 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
     async changeRunners({ loadTest, generation, runners, change }) {
       const applied: string[] = [];
       const refused: { runner: string; reason: string }[] = [];
+      const context = Context.current();
       await forEachLimited(runners, concurrency, async (runner) => {
+        context.heartbeat({ changing: runner });
         const state = runnerStateOf(loadTest.namespace, runner);
         if (state?.kind === 'succeeded' || state?.kind === 'failed') return; // ended: nothing to change
         const control = await controlOf(loadTest, generation, runner);
@@ -497,8 +502,10 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
         return !(keepFinished === true && (phase === 'Succeeded' || phase === 'Failed'));
       });
       const deleted: string[] = [];
+      const context = Context.current();
       await forEachLimited(doomed, concurrency, async (pod) => {
         const name = pod.metadata!.name!;
+        context.heartbeat({ deleting: name });
         if (await deps.pods.delete(loadTest.namespace, name)) deleted.push(name);
       });
       return deleted.sort();

@@ -64,9 +64,9 @@ export async function runWorker(config: OperatorConfig, log: Logger): Promise<vo
         }),
       },
       shutdownGraceTime: '10s',
-      // Heartbeat details carry the merged live view (activities/kubernetes/live-run.ts); without this the SDK
-      // sends them at most every 24 s (0.8 × the 30 s heartbeat timeout), and `watch` would lag that much.
-      maxHeartbeatThrottleInterval: '5s',
+      // Heartbeat details carry the merged live view (activities/kubernetes/live-run.ts), and the activities beat
+      // every 3 s against a 10 s heartbeat timeout (workflows/activity-options.ts): send them as they come.
+      maxHeartbeatThrottleInterval: '3s',
       interceptors: { activity: [countActivityErrors(metrics)] },
     });
     log.info(
