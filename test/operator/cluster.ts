@@ -210,6 +210,18 @@ export class Operator {
     return port;
   }
 
+  /** Kills the worker with SIGKILL, as a crash or an OOM kill would: nothing of it gets to clean up. */
+  async killWorker(): Promise<void> {
+    await killProcess(this.worker);
+    this.worker = undefined;
+  }
+
+  /** Kills the watcher with SIGKILL. */
+  async killWatcher(): Promise<void> {
+    await killProcess(this.watcher);
+    this.watcher = undefined;
+  }
+
   async stopWatcher(): Promise<void> {
     await stopProcess(this.watcher);
     this.watcher = undefined;
@@ -255,6 +267,13 @@ async function stopProcess(child: ChildProcess | undefined): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 20_000);
   await exited;
   clearTimeout(timer);
+}
+
+async function killProcess(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await exited;
 }
 
 /** A TCP port nothing listens on right now (for a process's health endpoint). */
