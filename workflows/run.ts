@@ -117,10 +117,14 @@ export async function loadTestRunWorkflow(input: RunWorkflowInput): Promise<Sett
   } catch (error) {
     if (isCancellation(error)) {
       await CancellationScope.nonCancellable(async () => {
-        await fanOut("delete the run's runners: the run was cancelled").deleteRunners({
-          loadTest,
-          onlyGeneration: runnersKey,
-        });
+        // A generation's run is cancelled by the LoadTest's workflow, which then deletes every runner itself;
+        // a scheduled run is cancelled by its Schedule (Replace), and nobody else would.
+        if (trigger === 'schedule') {
+          await fanOut("delete the run's runners: the run was cancelled").deleteRunners({
+            loadTest,
+            onlyGeneration: runnersKey,
+          });
+        }
         await finish('cancelled');
       });
       throw error;

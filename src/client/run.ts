@@ -28,6 +28,8 @@ import {
   type LoadTestWorkflowStatus,
   type ScheduleView,
   replicasOf,
+  runReportSignal,
+  type RunReport,
 } from '../../workflows/definitions.js';
 import type { RunRecord } from '../loadtest/run-history.js';
 import {
@@ -165,6 +167,23 @@ export class LoadTestRun {
   /** Live progress reported by the runners through the waiting activity's heartbeats, if any. */
   async liveProgress(description?: WorkflowExecutionDescription): Promise<LiveProgress | undefined> {
     const described = description ?? (await this.handle.describe());
+    const own = await this.progressOf(described);
+    if (own !== undefined) return own;
+    // Each run is a child workflow of its own (workflows/run.ts): the waiting activity heartbeats there.
+    for (const child of described.raw.pendingChildren ?? []) {
+      if (child.workflowId === null || child.workflowId === undefined) continue;
+      const run = await this.client.workflow
+        .getHandle(child.workflowId)
+        .describe()
+        .catch(() => undefined);
+      const progress = run === undefined ? undefined : await this.progressOf(run);
+      if (progress !== undefined) return progress;
+    }
+    return undefined;
+  }
+
+  /** The live progress a pending activity of `described` last heartbeated, if any. */
+  private async progressOf(described: WorkflowExecutionDescription): Promise<LiveProgress | undefined> {
     for (const activity of described.raw.pendingActivities ?? []) {
       const payloads = activity.heartbeatDetails?.payloads;
       if (payloads === null || payloads === undefined || payloads.length === 0) continue;
@@ -298,6 +317,14 @@ export class LoadTestRun {
     for (const event of history.events ?? []) {
       const started = event.workflowExecutionStartedEventAttributes?.input?.payloads;
       if (started !== null && started !== undefined) input = (await this.decode(started)) as LoadTestWorkflowInput;
+      // Each run is a workflow of its own that reports to this one (workflows/run.ts): its reports carry the
+      // status it published, in this history.
+      const signaled = event.workflowExecutionSignaledEventAttributes;
+      const signalPayloads = signaled?.input?.payloads;
+      if (signaled?.signalName === runReportSignal.name && signalPayloads !== null && signalPayloads !== undefined) {
+        const report = (await this.decode(signalPayloads)) as RunReport | undefined;
+        if (report?.run !== undefined) published = { ...report.run, transitionTime: '' };
+      }
       const scheduled = event.activityTaskScheduledEventAttributes;
       const payloads = scheduled?.input?.payloads;
       if (payloads === null || payloads === undefined) continue;

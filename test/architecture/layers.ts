@@ -19,6 +19,7 @@ export const LAYERS: readonly Layer[] = [
   { path: 'workflows', what: 'deterministic orchestration, and how a LoadTest workflow is started' },
   { path: 'src/k8s', what: 'the one module that calls the Kubernetes API' },
   { path: 'src/temporal', what: 'the one module that connects to Temporal; dev server; workflow bundle' },
+  { path: 'activities/schedules.ts', what: "Temporal Schedules of scheduled LoadTests (both backends')" },
   { path: 'activities/kubernetes', what: 'runners as pods' },
   { path: 'activities/local', what: 'runners as local processes' },
   { path: 'src/client', what: 'the typed client' },

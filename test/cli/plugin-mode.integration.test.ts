@@ -54,8 +54,8 @@ describe('CLI as a kubectl plugin with Temporal out of reach', function () {
 
     const list = await runCli(['list', '-n', namespace], env);
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, /^NAMESPACE +NAME +STATE +GENERATION +RUNNERS +AGE$/m);
-    assert.match(list.stdout, new RegExp(`^${namespace} +ok +finished +1 +2/2 +\\d+s$`, 'm'));
+    assert.match(list.stdout, /^NAMESPACE +NAME +STATE +GENERATION +RUNNERS +SCHEDULE +LAST +AGE$/m);
+    assert.match(list.stdout, new RegExp(`^${namespace} +ok +finished +1 +2/2 +- +finished \\d+s ago +\\d+s$`, 'm'));
 
     const names = await runCli(['list', '-A', '-o', 'name'], env);
     assert.equal(names.code, 0, names.stderr);

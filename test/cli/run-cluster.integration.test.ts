@@ -87,7 +87,7 @@ describe('loadtest-operator CLI on a cluster', function () {
     assert.match(help.stdout, /^Usage: kubectl loadtest \[options\] \[command\]/);
 
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, new RegExp(`^${namespace} +ok +finished +1 +\\d+[sm]$`, 'm'));
+    assert.match(list.stdout, new RegExp(`^${namespace} +ok +finished +1 +- +finished \\d+[sm] ago +\\d+[sm]$`, 'm'));
     assert.equal(status.code, 0, status.stderr);
     assert.match(status.stdout, /^State {7}finished: 30 requests/m);
   });

@@ -167,8 +167,8 @@ describe('loadtest-operator run --local and the commands that follow it', functi
     assert.match(status.stdout, /^State {7}executing/m);
     assert.match(status.stdout, /^Runners {5}live-g1-0, live-g1-1$/m);
     assert.equal(list.code, 0, list.stderr);
-    assert.match(list.stdout, /^NAMESPACE +NAME +STATE +GENERATION +AGE$/m);
-    assert.match(list.stdout, new RegExp(`^${namespace} +live +executing +1 +\\d+s$`, 'm'));
+    assert.match(list.stdout, /^NAMESPACE +NAME +STATE +GENERATION +SCHEDULE +LAST +AGE$/m);
+    assert.match(list.stdout, new RegExp(`^${namespace} +live +executing +1 +- +- +\\d+s$`, 'm'));
     assert.equal(ran.code, 0, ran.stderr);
     assert.equal(watched.code, 0, watched.stderr);
     assert.match(watched.stdout, /^Result {6}FINISHED: 400 requests/m);

@@ -89,8 +89,18 @@ export async function createNamespace(name: string, node?: TestbedNode): Promise
   await kubectl(DEFAULT_SERVICE_ACCOUNT_WAIT(name));
 }
 
+/**
+ * A LoadTest manifest. The tests read runner pods after a run, so they keep them (`cleanup: keep`) unless `spec`
+ * says otherwise; the product's default (a finished run's pods deleted) is covered by the workflow tests and
+ * lifecycle.integration.test.ts.
+ */
 export function loadTestManifest(namespace: string, name: string, spec: object): object {
-  return { apiVersion: 'example.org/v1', kind: 'LoadTest', metadata: { name, namespace }, spec };
+  return {
+    apiVersion: 'example.org/v1',
+    kind: 'LoadTest',
+    metadata: { name, namespace },
+    spec: { cleanup: 'keep', ...spec },
+  };
 }
 
 /** Polls until `probe` holds, for what kubectl cannot wait on (a list becoming empty). */

@@ -6,7 +6,7 @@ import { randomUUID } from 'node:crypto';
 import type { LoadTestObject } from '../../src/k8s/index.js';
 import { loadTestWorkflowId } from '../../src/loadtest/workflow-id.js';
 import { LoadTestWatcher, runningLoadTestWorkflows, type LoadTestSource } from '../../src/operator/watcher.js';
-import { statusQuery } from '../../workflows/definitions.js';
+import { runReportSignal, statusQuery } from '../../workflows/definitions.js';
 import type { loadTestWorkflow } from '../../workflows/loadtest.js';
 import { FakeLoadTests } from '../activities/kubernetes/fakes.js';
 import { FakeBackend, sampleSpec } from '../workflows/fake-backend.js';
@@ -122,6 +122,7 @@ describe('LoadTest watcher', function () {
     first.source.objects = [object];
     first.watcher.start();
     await backend.untilState('finished');
+    await backend.until('publishRunHistory'); // the LoadTest's workflow has taken in its run's end
     const runId = (await handleOf(object).describe()).runId;
 
     first.source.start();
@@ -197,7 +198,13 @@ describe('LoadTest watcher', function () {
     watcher().watcher.start();
     assert.equal((await handleOf(ours).result()).reason, 'deleted');
     const history = await foreign.fetchHistory();
-    const signals = (history.events ?? []).filter((event) => event.workflowExecutionSignaledEventAttributes);
+    // Signals from outside: the run's own reports (runReport) are its child talking, not the watcher.
+    const signals = (history.events ?? []).filter(
+      (event) =>
+        event.workflowExecutionSignaledEventAttributes !== undefined &&
+        event.workflowExecutionSignaledEventAttributes !== null &&
+        event.workflowExecutionSignaledEventAttributes.signalName !== runReportSignal.name,
+    );
     assert.deepEqual(signals, []);
     assert.equal((await foreign.describe()).status.name, 'RUNNING');
     await foreign.terminate('test over');
@@ -229,7 +236,13 @@ describe('LoadTest watcher', function () {
     assert.equal(((await oursHandle.result()) as { reason: string }).reason, 'deleted');
     await confined.stop(); // waits for every check it queued
     const history = await handleOf(other).fetchHistory();
-    const signals = (history.events ?? []).filter((event) => event.workflowExecutionSignaledEventAttributes);
+    // Signals from outside: the run's own reports (runReport) are its child talking, not the watcher.
+    const signals = (history.events ?? []).filter(
+      (event) =>
+        event.workflowExecutionSignaledEventAttributes !== undefined &&
+        event.workflowExecutionSignaledEventAttributes !== null &&
+        event.workflowExecutionSignaledEventAttributes.signalName !== runReportSignal.name,
+    );
     assert.equal(signals.length, 1, 'only the update signal that started it');
     assert.equal((await handleOf(other).describe()).status.name, 'RUNNING');
   });

@@ -89,8 +89,13 @@ describe('Temporal Web UI', function () {
   });
 
   /** Filters the workflow list by the LoadTest's name (the query the UI's filter bar builds) and opens its run. */
-  async function openRun(name: string): Promise<void> {
-    const query = `LoadTestName="${name}" AND LoadTestNamespace="${namespace}"`;
+  /**
+   * Opens the LoadTest's long-lived workflow, or (`run`) the workflow of its first run, where the run's steps
+   * are (workflows/run.ts).
+   */
+  async function openRun(name: string, which: 'loadtest' | 'run' = 'loadtest'): Promise<void> {
+    const type = which === 'run' ? 'loadTestRunWorkflow' : 'loadTestWorkflow';
+    const query = `LoadTestName="${name}" AND LoadTestNamespace="${namespace}" AND WorkflowType="${type}"`;
     const link = page.getByRole('link', { name: `loadtest/${namespace}/${name}/` }).first();
     // The list is read once per page load: a run whose search attributes reached visibility just after that load
     // shows up only on the next one.
@@ -124,8 +129,8 @@ describe('Temporal Web UI', function () {
   }
 
   it('finds a finished LoadTest by name and shows its state, search attributes, summary and steps', async function () {
-    await openRun('ui-finished');
-    // Activity summaries in the timeline say what each step did.
+    // The run's own workflow: its activity summaries in the timeline say what each step did.
+    await openRun('ui-finished', 'run');
     await page.getByText('create 2 runners').first().waitFor();
     await page.getByText('watch 2 runners: live results, abort thresholds, final merge').first().waitFor();
     await page.screenshot({ path: join(SCREENSHOTS, 'ui-finished-timeline.png'), fullPage: true });
