@@ -142,7 +142,7 @@ describe('installing on the API server (kubectl apply -k, helm install)', functi
   it('helm install then helm uninstall leaves nothing behind but what was there', async function () {
     const namespace = await restrictedNamespace('helm-install');
     namespaces.push(namespace);
-    // Not named loadtest-operator: config/default's ClusterRole of that name may be there, applied by kubectl.
+    // Not named loadtest-operator: config/default's ClusterRoles of those names may be there, applied by kubectl.
     const release = `lt-${namespace.split('-').at(-1)}`;
     const fullname = `${release}-loadtest-operator`;
     // What the cluster's controllers put in every new namespace, there before the snapshot.
@@ -165,9 +165,12 @@ describe('installing on the API server (kubectl apply -k, helm install)', functi
       `deployment.apps/${fullname}-watcher`,
       `deployment.apps/${fullname}-worker`,
       `configmap/${fullname}`,
-      `serviceaccount/${fullname}`,
-      `clusterrole.rbac.authorization.k8s.io/${fullname}`,
-      `clusterrolebinding.rbac.authorization.k8s.io/${fullname}`,
+      `serviceaccount/${fullname}-watcher`,
+      `serviceaccount/${fullname}-worker`,
+      `clusterrole.rbac.authorization.k8s.io/${fullname}-watcher`,
+      `clusterrole.rbac.authorization.k8s.io/${fullname}-worker`,
+      `clusterrolebinding.rbac.authorization.k8s.io/${fullname}-watcher`,
+      `clusterrolebinding.rbac.authorization.k8s.io/${fullname}-worker`,
       `secret/sh.helm.release.v1.${release}.v1`,
     ]) {
       assert.ok(during.includes(made), `${made} after helm install; found ${during.join(', ')}`);

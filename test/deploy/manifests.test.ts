@@ -25,17 +25,22 @@ import {
 
 const NAMESPACE = 'loadtest-operator';
 const RELEASE = 'loadtest-operator';
+/** The operator's two processes, each with its own ServiceAccount and role of the same name. */
+const COMPONENTS = ['watcher', 'worker'] as const;
 
 /** What config/default installs (and, but for the Namespace, the chart). */
 const CLUSTER_WIDE = [
-  'ClusterRole /loadtest-operator',
-  'ClusterRoleBinding /loadtest-operator',
+  'ClusterRole /loadtest-operator-watcher',
+  'ClusterRole /loadtest-operator-worker',
+  'ClusterRoleBinding /loadtest-operator-watcher',
+  'ClusterRoleBinding /loadtest-operator-worker',
   'ConfigMap loadtest-operator/loadtest-operator',
   'CustomResourceDefinition /loadtests.example.org',
   'Deployment loadtest-operator/loadtest-operator-watcher',
   'Deployment loadtest-operator/loadtest-operator-worker',
   'Namespace /loadtest-operator',
-  'ServiceAccount loadtest-operator/loadtest-operator',
+  'ServiceAccount loadtest-operator/loadtest-operator-watcher',
+  'ServiceAccount loadtest-operator/loadtest-operator-worker',
   'ValidatingAdmissionPolicy /loadtests.example.org',
   'ValidatingAdmissionPolicyBinding /loadtests.example.org',
 ];
@@ -227,13 +232,38 @@ describe('install manifests (config/ and charts/loadtest-operator)', function ()
       }
     });
 
-    it('config/namespaced grants the same rules as a Role in its namespace, and watches that namespace only', function () {
+    it('gives the watcher and the worker a ServiceAccount each, bound to a role of their own', function () {
+      for (const [what, objects, binding] of [
+        ['config/default', clusterWide, 'ClusterRoleBinding'],
+        ['config/namespaced', namespaced, 'RoleBinding'],
+      ] as const) {
+        for (const component of COMPONENTS) {
+          const name = `loadtest-operator-${component}`;
+          const deployment = find(objects, 'Deployment', name);
+          assert.equal(podEssentials(deployment).serviceAccountName, name, `${what}: ${name}`);
+          const bound = find(objects, binding, name);
+          const role = binding === 'ClusterRoleBinding' ? 'ClusterRole' : 'Role';
+          assert.deepEqual(bound.roleRef, { apiGroup: 'rbac.authorization.k8s.io', kind: role, name }, what);
+          assert.deepEqual(bound.subjects, [{ kind: 'ServiceAccount', name, namespace: NAMESPACE }], what);
+        }
+      }
+    });
+
+    it('config/namespaced grants the same rules as Roles in its namespace, and watches that namespace only', function () {
       assert.deepEqual(
         identities(namespaced).filter((identity) => /Role/.test(identity)),
-        ['Role loadtest-operator/loadtest-operator', 'RoleBinding loadtest-operator/loadtest-operator'],
+        [
+          'Role loadtest-operator/loadtest-operator-watcher',
+          'Role loadtest-operator/loadtest-operator-worker',
+          'RoleBinding loadtest-operator/loadtest-operator-watcher',
+          'RoleBinding loadtest-operator/loadtest-operator-worker',
+        ],
       );
-      assert.deepEqual(rulesOf(namespaced, 'Role', RELEASE), rulesOf(clusterWide, 'ClusterRole', RELEASE));
-      for (const component of ['watcher', 'worker']) {
+      for (const component of COMPONENTS) {
+        const name = `loadtest-operator-${component}`;
+        assert.deepEqual(rulesOf(namespaced, 'Role', name), rulesOf(clusterWide, 'ClusterRole', name), name);
+      }
+      for (const component of COMPONENTS) {
         const deployment = find(namespaced, 'Deployment', `loadtest-operator-${component}`);
         const container = (deployment.spec as { template: PodTemplate }).template.spec.containers[0] as {
           env?: unknown[];
@@ -311,7 +341,7 @@ describe('install manifests (config/ and charts/loadtest-operator)', function ()
       for (const [what, fromKustomize, fromHelm] of pairs) {
         const withoutNamespace = fromKustomize.filter((object) => object.kind !== 'Namespace');
         assert.deepEqual(identities(fromHelm), identities(withoutNamespace), what);
-        for (const component of ['watcher', 'worker']) {
+        for (const component of COMPONENTS) {
           const name = `loadtest-operator-${component}`;
           assert.deepEqual(
             podEssentials(find(fromHelm, 'Deployment', name)),
@@ -320,7 +350,10 @@ describe('install manifests (config/ and charts/loadtest-operator)', function ()
           );
         }
         const role = what === 'config/default' ? 'ClusterRole' : 'Role';
-        assert.deepEqual(rulesOf(fromHelm, role, RELEASE), rulesOf(fromKustomize, role, RELEASE), `${what}: rules`);
+        for (const component of COMPONENTS) {
+          const name = `${RELEASE}-${component}`;
+          assert.deepEqual(rulesOf(fromHelm, role, name), rulesOf(fromKustomize, role, name), `${what}: ${name} rules`);
+        }
       }
       assert.deepEqual(
         find(helmDefault, 'ConfigMap', RELEASE).data,

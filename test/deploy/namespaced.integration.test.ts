@@ -1,11 +1,11 @@
 /**
- * config/namespaced is enough: the worker and the watcher, acting as its ServiceAccount with nothing but its Role
- * and RoleBinding in one namespace (a token from `kubectl create token`), and told WATCH_NAMESPACE as its
- * Deployments tell them, run a LoadTest of that namespace to the end. Without WATCH_NAMESPACE the same
- * ServiceAccount may not watch LoadTests at all (the Role grants nothing cluster-wide).
+ * config/namespaced is enough: the worker and the watcher, each acting as its own ServiceAccount with nothing but
+ * its Role and RoleBinding in one namespace (a token from `kubectl create token`), and told WATCH_NAMESPACE as their
+ * Deployments tell them, run a LoadTest of that namespace to the end. Without WATCH_NAMESPACE the watcher's
+ * ServiceAccount may not watch LoadTests at all (its Role grants nothing cluster-wide).
  */
 import { strict as assert } from 'node:assert';
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import {
@@ -17,6 +17,7 @@ import {
   kubectl,
   loadTestManifest,
   Operator,
+  serviceAccountKubeconfig,
   waitForJsonPath,
 } from '../operator/cluster.js';
 import { kustomizeOverlay } from './render.js';
@@ -25,7 +26,8 @@ describe('operator confined to one namespace (config/namespaced, WATCH_NAMESPACE
   this.timeout(180_000);
   const namespace = `confined-${process.pid}`;
   const operators: Operator[] = [];
-  let kubeconfig: string;
+  /** A kubeconfig per component, acting as its ServiceAccount. */
+  const kubeconfigs: Record<'watcher' | 'worker', string> = { watcher: '', worker: '' };
   let server: CountingServer;
 
   before(async function () {
@@ -35,16 +37,19 @@ describe('operator confined to one namespace (config/namespaced, WATCH_NAMESPACE
     const rbac = objects.filter((object) =>
       ['Namespace', 'ServiceAccount', 'Role', 'RoleBinding'].includes(object.kind),
     );
-    assert.deepEqual(rbac.map((object) => object.kind).sort(), ['Namespace', 'Role', 'RoleBinding', 'ServiceAccount']);
+    assert.deepEqual(rbac.map((object) => `${object.kind} ${object.metadata.name}`).sort(), [
+      `Namespace ${namespace}`,
+      'Role loadtest-operator-watcher',
+      'Role loadtest-operator-worker',
+      'RoleBinding loadtest-operator-watcher',
+      'RoleBinding loadtest-operator-worker',
+      'ServiceAccount loadtest-operator-watcher',
+      'ServiceAccount loadtest-operator-worker',
+    ]);
     await kubectl(['apply', '-f', '-'], stringify({ apiVersion: 'v1', kind: 'List', items: rbac }));
-    const token = (await kubectl(['create', 'token', 'loadtest-operator', '-n', namespace])).trim();
-    const admin = JSON.parse(await readFile(process.env.KUBECONFIG!, 'utf8')) as {
-      users: Array<{ user: { token: string } }>;
-    };
-    admin.users[0]!.user.token = token;
-    await mkdir(ARTIFACTS, { recursive: true });
-    kubeconfig = join(ARTIFACTS, `${namespace}.kubeconfig`);
-    await writeFile(kubeconfig, JSON.stringify(admin));
+    for (const component of ['watcher', 'worker'] as const) {
+      kubeconfigs[component] = await serviceAccountKubeconfig(namespace, `loadtest-operator-${component}`);
+    }
     server = new CountingServer();
     await server.expose(namespace, 'nginx');
   });
@@ -56,10 +61,10 @@ describe('operator confined to one namespace (config/namespaced, WATCH_NAMESPACE
   });
 
   it('runs a LoadTest of its namespace to finished with the Role alone', async function () {
-    const operator = new Operator('confined', { KUBECONFIG: kubeconfig, WATCH_NAMESPACE: namespace });
+    const operator = new Operator('confined', { WATCH_NAMESPACE: namespace });
     operators.push(operator);
-    await operator.startWatcherReady();
-    operator.startWorker();
+    await operator.startWatcherReady(undefined, { KUBECONFIG: kubeconfigs.watcher });
+    operator.startWorker({ KUBECONFIG: kubeconfigs.worker });
     await apply(loadTestManifest(namespace, 'confined', { replicas: 2, test: { serviceName: 'nginx', repeat: 3 } }));
     await waitForJsonPath('ld/confined', namespace, '{.status.state}', 'finished');
     assert.equal(server.requests, 6);
@@ -68,7 +73,7 @@ describe('operator confined to one namespace (config/namespaced, WATCH_NAMESPACE
   it('without WATCH_NAMESPACE, is refused the cluster-wide watch its Role does not grant', async function () {
     const log = join(ARTIFACTS, 'confined-unset-watcher.log');
     await rm(log, { force: true }); // the log of an earlier run
-    const operator = new Operator('confined-unset', { KUBECONFIG: kubeconfig });
+    const operator = new Operator('confined-unset', { KUBECONFIG: kubeconfigs.watcher });
     operators.push(operator);
     operator.startWatcher();
     // The watcher logs each failed list of every namespace's LoadTests, and retries.

@@ -6,6 +6,7 @@
 import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -87,6 +88,22 @@ export async function createNamespace(name: string, node?: TestbedNode): Promise
   const annotations = node === undefined ? undefined : namespaceAnnotationsFor(node);
   await apply({ apiVersion: 'v1', kind: 'Namespace', metadata: { name, annotations } });
   await kubectl(DEFAULT_SERVICE_ACCOUNT_WAIT(name));
+}
+
+/**
+ * A kubeconfig that acts as ServiceAccount `name` of `namespace`: the test bed's, with a token from
+ * `kubectl create token` in place of the admin's. Written under ARTIFACTS; returns its path.
+ */
+export async function serviceAccountKubeconfig(namespace: string, name: string): Promise<string> {
+  const token = (await kubectl(['create', 'token', name, '-n', namespace])).trim();
+  const admin = JSON.parse(await readFile(process.env.KUBECONFIG!, 'utf8')) as {
+    users: Array<{ user: { token: string } }>;
+  };
+  admin.users[0]!.user.token = token;
+  await mkdir(ARTIFACTS, { recursive: true });
+  const path = join(ARTIFACTS, `${namespace}.${name}.kubeconfig`);
+  await writeFile(path, JSON.stringify(admin));
+  return path;
 }
 
 /**
@@ -188,8 +205,9 @@ export class Operator {
     this.worker = undefined;
   }
 
-  startWatcher(): void {
-    this.watcher = this.spawn('watcher');
+  /** `env` for this process only, e.g. a KUBECONFIG of the watcher's own ServiceAccount. */
+  startWatcher(env: Record<string, string> = {}): void {
+    this.watcher = this.spawn('watcher', env);
   }
 
   /**
@@ -197,9 +215,9 @@ export class Operator {
    * reconciliation and queued a delete check for every running workflow whose LoadTest was not listed. (The
    * calls it queued may still be in flight.) Rejects if the watcher exits first. Returns its health port.
    */
-  async startWatcherReady(timeoutMs = 60_000): Promise<number> {
+  async startWatcherReady(timeoutMs = 60_000, env: Record<string, string> = {}): Promise<number> {
     const port = await freePort();
-    const watcher = this.spawn('watcher', { HEALTH_PORT: String(port) });
+    const watcher = this.spawn('watcher', { ...env, HEALTH_PORT: String(port) });
     this.watcher = watcher;
     await eventually(
       async () => {
