@@ -47,10 +47,9 @@ const SECRET_CASES: SpecCase[] = [
       bodyFrom: { secretKeyRef: { name: 'payloads', key: 'checkout.json' } },
     }),
   ),
-  valid("headersFrom and bodyFrom on a request of a mix, overriding the test's inline header", {
-    ...secretRequest({ headersFrom: [fromSecret('Authorization')], bodyFrom: { secretKeyRef: tokenRef } }),
-    test: {
-      ...service,
+  valid(
+    "headersFrom and bodyFrom on a request of a mix, overriding the test's inline header",
+    withTest({
       headers: { Authorization: 'placeholder' },
       requests: [
         {
@@ -61,8 +60,8 @@ const SECRET_CASES: SpecCase[] = [
           bodyFrom: { secretKeyRef: tokenRef },
         },
       ],
-    },
-  }),
+    }),
+  ),
   invalid(
     'a header named in both headers and headersFrom',
     withTest({ headers: { Authorization: 'x' }, headersFrom: [fromSecret('Authorization')] }),
