@@ -21,14 +21,33 @@ interface LoadTestJson {
   status?: { state?: string; message?: string; results?: { requests: number } };
 }
 
-/** `temporal workflow show` as a user runs it: JSON, payloads shown as the JSON they hold. */
-async function workflowShow(workflowId: string): Promise<string> {
+async function temporal(args: string[]): Promise<string> {
   const { stdout } = await promisify(execFile)(
     await ensureTemporalCli(),
-    ['workflow', 'show', '--workflow-id', workflowId, '--address', process.env.TEMPORAL_ADDRESS!, '--output', 'json'],
-    { maxBuffer: 16 * 1024 * 1024 },
+    [...args, '--address', process.env.TEMPORAL_ADDRESS!],
+    { maxBuffer: 64 * 1024 * 1024 },
   );
   return stdout;
+}
+
+/** Every payload's `data` in a `temporal ... --output json` document, decoded from base64. */
+function decodedPayloads(value: unknown): string[] {
+  if (Array.isArray(value)) return value.flatMap(decodedPayloads);
+  if (typeof value !== 'object' || value === null) return [];
+  const fields = value as Record<string, unknown>;
+  const own =
+    typeof fields.data === 'string' && 'metadata' in fields ? [Buffer.from(fields.data, 'base64').toString()] : [];
+  return [...own, ...Object.values(fields).flatMap(decodedPayloads)];
+}
+
+/**
+ * `temporal workflow show` as a user runs it: its detailed text (payloads shown as the JSON they hold), and its
+ * JSON with every payload decoded, so that no payload escapes the check whatever its encoding.
+ */
+async function workflowShow(workflowId: string): Promise<string> {
+  const detailed = await temporal(['workflow', 'show', '--workflow-id', workflowId, '--detailed']);
+  const json = await temporal(['workflow', 'show', '--workflow-id', workflowId, '--output', 'json']);
+  return [detailed, json, ...decodedPayloads(JSON.parse(json))].join('\n');
 }
 
 describe('headers and bodies from Secrets on the test bed', function () {
