@@ -2,8 +2,8 @@
  * Headers and bodies from Secrets on the test bed's real node (issue 16, README "Secrets"): the target gets the
  * exact values, and they appear nowhere else: not in the workflow histories (`temporal workflow show` of the
  * LoadTest's workflow and of its run), the runner pods (`kubectl get pod -o yaml`), the Events, the LoadTest's
- * status, or the operator's logs. Each of those is first shown to hold the Secret's name, so that the check reads
- * the right text. A missing Secret fails the run at once, saying which Secret.
+ * status, the runner's log, or the operator's logs. Each of those is first shown to hold the Secret's name or the
+ * run's namespace, so that the check reads the right text. A missing Secret fails the run at once, naming it.
  */
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
@@ -130,6 +130,7 @@ describe('headers and bodies from Secrets on the test bed', function () {
         'api-token',
       ],
       ["the namespace's Events", await kubectl(['get', 'events', '-n', ns, '-o', 'yaml']), 'checkout'],
+      ["the runner's log (kubectl logs)", await kubectl(['logs', '-n', ns, 'checkout-g1-0']), ns],
       ["the operator's worker log", workerLog, ns],
       ["the operator's watcher log", await readFile(operator.logFile('watcher'), 'utf8'), ns],
     ];
