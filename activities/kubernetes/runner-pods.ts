@@ -14,6 +14,7 @@ import {
   RUNNER_COMPONENT,
 } from '../../src/k8s/labels.js';
 import { isOperatorAnnotationKey, isOperatorLabelKey } from '../../src/loadtest/kubernetes-values.js';
+import { secretUses } from '../../src/loadtest/secrets.js';
 import { LOADTEST_API_VERSION, LOADTEST_KIND, type LoadTestSpec, type RunnerSpec } from '../../src/loadtest/spec.js';
 import type { LoadTestRef } from '../../src/loadtest/workflow-id.js';
 import {
@@ -176,6 +177,12 @@ export function runnerPodManifest({ loadTest, generation, index, spec, image }: 
               name: CONTROL_TOKEN_ENV,
               valueFrom: { secretKeyRef: { name: controlSecretName(loadTest, generation), key: CONTROL_TOKEN_KEY } },
             },
+            // headersFrom and bodyFrom: the kubelet reads the user's Secrets (the operator needs no access to them),
+            // and a missing Secret or key holds the pod in CreateContainerConfigError, which fails the run at once.
+            ...secretUses(spec.test).map(({ env, secretKeyRef }) => ({
+              name: env,
+              valueFrom: { secretKeyRef: { name: secretKeyRef.name, key: secretKeyRef.key } },
+            })),
           ],
           terminationMessagePolicy: 'File',
           securityContext: RUNNER_CONTAINER_SECURITY,

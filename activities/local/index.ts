@@ -24,6 +24,7 @@ import {
 } from '../types.js';
 import { breachedAbortRule, LiveMerge, snapshotSummary, startSkewMs } from '../live-run.js';
 import { ControlRefused } from '../../src/runner/control-client.js';
+import { localSecretsProblem } from '../../src/loadtest/secrets.js';
 import type { LoadTestSpec } from '../../src/loadtest/spec.js';
 import { runnerArgs, runnerName, runnerOptionsFromSpec, type RunnerSummary } from '../../src/runner/contract.js';
 import { mergeSummaries } from '../../src/runner/merge.js';
@@ -100,6 +101,8 @@ export function createLocalActivities(deps: LocalActivitiesDeps): LoadTestActivi
     async checkTarget({ spec }) {
       const url = localTargetUrl(spec);
       if (url === undefined) return { ok: false, reason: noUrlReason(spec) };
+      const secrets = localSecretsProblem(spec.test);
+      if (secrets !== undefined) return { ok: false, reason: secrets };
       return canConnect(url, connectTimeoutMs);
     },
 
@@ -107,6 +110,8 @@ export function createLocalActivities(deps: LocalActivitiesDeps): LoadTestActivi
       if (localTargetUrl(spec) === undefined) {
         throw ApplicationFailure.nonRetryable(noUrlReason(spec), INVALID_SPEC);
       }
+      const secrets = localSecretsProblem(spec.test);
+      if (secrets !== undefined) throw ApplicationFailure.nonRetryable(secrets, INVALID_SPEC);
       const flags = runnerArgs(runnerOptionsFromSpec(spec, loadTest.namespace)).slice(1); // without "runner"
       const names = Array.from({ length: spec.replicas }, (_, index) => runnerName(loadTest.name, generation, index));
       for (const name of names) runners.start(loadTest, generation, name, ['runner', ...flags]);

@@ -11,7 +11,8 @@ import type { RunTiming } from '../../workflows/definitions.js';
 import type { LoadTestOutcome, LoadTestRun } from '../client/run.js';
 import { startLocalEnvironment, type LocalEnvironment } from '../local/environment.js';
 import { workflowUiLink } from '../local/temporal.js';
-import { CliError, EXIT, interruptSignal, oneLine, unavailableError } from './common.js';
+import { localSecretsProblem } from '../loadtest/secrets.js';
+import { CliError, EXIT, interruptSignal, oneLine, unavailableError, usageError } from './common.js';
 import { follow, reportOutcome, type OutputFormat } from './follow.js';
 import type { LoadTestManifest } from './load-file.js';
 import type { Logger } from 'pino';
@@ -42,6 +43,9 @@ export interface LocalRunSettings {
 /** Runs the LoadTest locally, prints its progress and results; returns the exit code. */
 export async function runLocally(settings: LocalRunSettings): Promise<number> {
   const { manifest, output } = settings;
+  // Before anything starts: the local activities refuse it too, but later and less plainly.
+  const secrets = localSecretsProblem(manifest.spec.test);
+  if (secrets !== undefined) throw usageError(`LoadTest ${manifest.namespace}/${manifest.name}: ${secrets}`);
   // People read progress on stdout; with JSON output, stdout carries only the JSON.
   const say = (line: string) => (output === 'json' ? process.stderr : process.stdout).write(`${line}\n`);
   const workDir = await mkdtemp(join(tmpdir(), `loadtest-${manifest.name}-`));

@@ -13,6 +13,7 @@ import {
   type LoadTestState,
   type ThresholdResult,
 } from './spec.js';
+import { secretUses } from './secrets.js';
 import { thresholdMessage, thresholdTexts } from './thresholds.js';
 import type { LoadTestRef } from './workflow-id.js';
 
@@ -59,6 +60,13 @@ export function loadTestDetails(ref: Pick<LoadTestRef, 'namespace' | 'name'>, sp
   ];
   if (spec.thresholds !== undefined && spec.thresholds.length > 0)
     rows.push(['Thresholds', thresholdTexts(spec.thresholds).join(', ')]);
+  // Where the values come from, never the values: the runner pods read them from the Secrets.
+  const secrets = secretUses(spec.test);
+  if (secrets.length > 0)
+    rows.push([
+      'From Secrets',
+      secrets.map(({ field, secretKeyRef }) => `${field} ← ${secretKeyRef.name}/${secretKeyRef.key}`).join(', '),
+    ]);
   return list(rows);
 }
 

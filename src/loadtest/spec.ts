@@ -72,6 +72,107 @@ export const SPEC_MESSAGES = {
   requestUrl: 'a request url must be an absolute http:// or https:// URL',
 };
 
+/** The CRD's messages for headersFrom and bodyFrom, word for word (crds/loadtest.yaml). */
+export const SECRET_MESSAGES = {
+  headerName: "a headersFrom name is an HTTP header name: letters, digits and !#$%&'*+.^_`|~-",
+  headerNamedTwice: 'headersFrom names each header once',
+  headerInBoth: 'a header is named in both headers and headersFrom: set it in one of them',
+  bodyAndBodyFrom: 'set at most one of body and bodyFrom',
+  secretName:
+    'secretKeyRef.name must be the name of a Secret: a DNS subdomain (lower-case letters, digits, "-" and ".")',
+  secretKey: 'secretKeyRef.key must be a key of the Secret: letters, digits, "-", "_" and "."',
+  secretNameRequired: "secretKeyRef.name is required: the Secret to read, in the LoadTest's namespace",
+  secretKeyRequired: 'secretKeyRef.key is required: the key of the Secret to read',
+  secretKeyRefRequired: 'secretKeyRef is required: the Secret and key to read',
+  headerNameRequired: 'a headersFrom name is required: the header to set',
+} as const;
+/** An HTTP header name (RFC 9110 token), as the runner checks it. */
+export const HEADER_NAME_PATTERN = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+/** A key of a Secret's data, as Kubernetes allows it. */
+const SECRET_KEY_PATTERN = /^[-._a-zA-Z0-9]+$/;
+
+/**
+ * An object field's errors: a missing one says what it is for (`missing`), an unknown field inside is named;
+ * anything else gets zod's message.
+ */
+const objectError =
+  (missing: string) =>
+  (issue: { code?: string; keys?: string[]; input?: unknown }): string | undefined =>
+    issue.code === 'invalid_type' && issue.input === undefined ? missing : unknownFieldMessage(issue);
+
+/** `{ name, key }` of a Secret in the LoadTest's namespace: a Pod's `secretKeyRef`, without `optional`. */
+const secretKeyRefSchema = z.preprocess(
+  (ref) => withoutNullFields(ref),
+  z.strictObject(
+    {
+      name: z
+        .string({ error: SECRET_MESSAGES.secretNameRequired })
+        .refine((name) => name.length <= DNS_SUBDOMAIN_MAX_LENGTH && DNS_SUBDOMAIN_PATTERN.test(name), {
+          error: SECRET_MESSAGES.secretName,
+        }),
+      key: z
+        .string({ error: SECRET_MESSAGES.secretKeyRequired })
+        .refine((key) => key.length <= DNS_SUBDOMAIN_MAX_LENGTH && SECRET_KEY_PATTERN.test(key), {
+          error: SECRET_MESSAGES.secretKey,
+        }),
+    },
+    { error: objectError(SECRET_MESSAGES.secretKeyRefRequired) },
+  ),
+);
+
+const headerFromSchema = z.preprocess(
+  (header) => withoutNullFields(header),
+  z.strictObject(
+    {
+      name: z
+        .string({ error: SECRET_MESSAGES.headerNameRequired })
+        .refine((name) => name.length <= 256 && HEADER_NAME_PATTERN.test(name), { error: SECRET_MESSAGES.headerName }),
+      secretKeyRef: secretKeyRefSchema,
+    },
+    { error: unknownFieldMessage },
+  ),
+);
+
+/** `headersFrom`: headers whose values are read from Secrets by the runner pods, never written into the spec. */
+const headersFromSchema = z
+  .array(headerFromSchema)
+  .max(64, 'headersFrom must have at most 64 entries')
+  .superRefine((headers, ctx) => {
+    const names = headers.map((header) => header.name);
+    if (new Set(names).size !== names.length)
+      ctx.addIssue({ code: 'custom', message: SECRET_MESSAGES.headerNamedTwice });
+  });
+
+/** `bodyFrom`: the body read from a Secret by the runner pods. */
+const bodyFromSchema = z.preprocess(
+  (body) => withoutNullFields(body),
+  z.strictObject(
+    {
+      secretKeyRef: secretKeyRefSchema,
+    },
+    { error: unknownFieldMessage },
+  ),
+);
+
+/** The checks a test and each request of a mix share: a header set once, body or bodyFrom. */
+function checkSecretSources(
+  fields: { headers?: Record<string, string>; headersFrom?: { name: string }[]; body?: string; bodyFrom?: unknown },
+  ctx: z.RefinementCtx,
+): void {
+  const inline = new Set(Object.keys(fields.headers ?? {}));
+  const both = [...new Set((fields.headersFrom ?? []).map((header) => header.name).filter((name) => inline.has(name)))];
+  if (both.length > 0) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['headersFrom'],
+      message: `${SECRET_MESSAGES.headerInBoth} (${both.join(', ')})`,
+    });
+  }
+  if (fields.body !== undefined && fields.bodyFrom !== undefined) {
+    ctx.addIssue({ code: 'custom', path: ['bodyFrom'], message: SECRET_MESSAGES.bodyAndBodyFrom });
+  }
+}
+
 /** What `spec.test.model` may be: what a stage's target means (arrival rate, or connections). */
 export const LOAD_MODELS = ['open', 'closed'] as const;
 /** The most connections a closed-model stage may ramp to (as test.connections). */
@@ -124,6 +225,8 @@ const mixRequestSchema = z.preprocess(
           .refine((headers) => Object.keys(headers).length <= 64, 'headers must have at most 64 entries')
           .optional(),
         body: z.string().max(65536, 'body must be at most 65536 characters').optional(),
+        headersFrom: headersFromSchema.optional(),
+        bodyFrom: bodyFromSchema.optional(),
         weight: z
           .number({ message: 'a request weight is a whole number' })
           .int('a request weight is a whole number')
@@ -136,6 +239,7 @@ const mixRequestSchema = z.preprocess(
       if ((request.path === undefined) === (request.url === undefined)) {
         ctx.addIssue({ code: 'custom', message: SPEC_MESSAGES.pathOrUrl });
       }
+      checkSecretSources(request, ctx);
     }),
 );
 
@@ -185,6 +289,8 @@ export const testSpecSchema = z.preprocess(
           .refine((headers) => Object.keys(headers).length <= 64, 'headers must have at most 64 entries')
           .optional(),
         body: z.string().max(65536, 'body must be at most 65536 characters').optional(),
+        headersFrom: headersFromSchema.optional(),
+        bodyFrom: bodyFromSchema.optional(),
         timeout: z
           .string()
           .max(32, 'timeout must be at most 32 characters')
@@ -222,6 +328,7 @@ export const testSpecSchema = z.preprocess(
       if ((test.serviceName === undefined) === (test.url === undefined)) {
         ctx.addIssue({ code: 'custom', message: 'set exactly one of test.serviceName and test.url' });
       }
+      checkSecretSources(test, ctx);
       if (test.repeat !== undefined && test.duration !== undefined) {
         ctx.addIssue({ code: 'custom', message: 'set at most one of test.repeat and test.duration' });
       }
@@ -476,6 +583,8 @@ export const loadTestSpecSchema = z.preprocess(
 export type TestSpec = z.infer<typeof testSpecSchema>;
 export type LoadTestSpec = z.infer<typeof loadTestSpecSchema>;
 export type RunnerSpec = z.infer<typeof runnerSpecSchema>;
+/** A Secret key a LoadTest reads a header or body from (spec.test.headersFrom, bodyFrom). */
+export type SecretKeyRef = z.infer<typeof secretKeyRefSchema>;
 
 /** Where the requests go, as the runners see it: `url`, or the Service's cluster DNS name in `namespace`. */
 export function targetUrl(test: TestSpec, namespace: string): string {

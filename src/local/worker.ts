@@ -12,7 +12,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { createLocalActivities, LocalRunners, LocalStatusBoard } from '../../activities/local/index.js';
 import { WORKFLOWS_PATH } from '../temporal/workflow-bundle.js';
-import { clientOverWorker } from '../temporal/connection.js';
+import { clientOverWorker, workerDataConverter } from '../temporal/connection.js';
 import { createScheduleActivities } from '../../activities/schedules.js';
 
 export interface LocalWorkerOptions {
@@ -50,6 +50,7 @@ export async function startLocalWorker(options: LocalWorkerOptions): Promise<Loc
     connection: options.connection,
     namespace: options.namespace,
     taskQueue,
+    dataConverter: workerDataConverter(),
     workflowBundle: await workflowBundle(),
     activities: {
       // spec.schedule works locally too: the dev server keeps the Schedule while local mode runs.

@@ -9,7 +9,7 @@ import { createKubernetesActivities } from '../../activities/kubernetes/index.js
 import { createScheduleActivities } from '../../activities/schedules.js';
 import type { OperatorConfig } from '../config.js';
 import { createKubernetes, loadKubeConfig, runnerPodInformer } from '../k8s/index.js';
-import { clientOverWorker, connectWorker } from '../temporal/connection.js';
+import { clientOverWorker, connectWorker, workerDataConverter } from '../temporal/connection.js';
 import { workflowCodeOptions } from '../temporal/workflow-bundle.js';
 import { startHealthServer } from './health.js';
 import { installTemporalRuntime } from './logging.js';
@@ -49,6 +49,7 @@ export async function runWorker(config: OperatorConfig, log: Logger): Promise<vo
       connection,
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
+      dataConverter: workerDataConverter(),
       ...workflowCodeOptions(),
       activities: {
         ...createScheduleActivities(clientOverWorker(connection, config.temporalNamespace)),

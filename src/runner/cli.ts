@@ -28,7 +28,7 @@ export interface RunnerIo {
   stderr: (text: string) => void;
   /** Aborting ends the run early (what SIGTERM and SIGINT do in the CLI). */
   signal?: AbortSignal;
-  /** Where CONTROL_TOKEN_ENV is read from with --control-port. Default: process.env. */
+  /** Where CONTROL_TOKEN_ENV and --header-from-env / --body-from-env are read from. Default: process.env. */
   env?: Record<string, string | undefined>;
 }
 
@@ -37,6 +37,8 @@ interface RunnerFlags {
   method: string;
   header: string[];
   body?: string;
+  headerFromEnv: [string, string][];
+  bodyFromEnv?: string;
   requests?: number;
   duration?: number;
   connections?: number;
@@ -141,12 +143,71 @@ function headersFromFlags(lines: readonly string[]): Record<string, string> {
   return headers;
 }
 
+/** `--header-from-env "Authorization=LOADTEST_HEADER_0"`: the header's value is read from that variable at start. */
+function collectHeaderFromEnv(text: string, pairs: [string, string][]): [string, string][] {
+  const equals = text.indexOf('=');
+  const name = text.slice(0, equals).trim();
+  const env = text.slice(equals + 1).trim();
+  if (equals < 1 || name === '' || env === '') throw new InvalidArgumentError('expected "Name=ENVIRONMENT_VARIABLE".');
+  return [...pairs, [name, env]];
+}
+
+/**
+ * The value of an environment variable that carries a Secret's value, or a usage error naming the variable (never
+ * the value). A Secret written from a file often ends with a newline, which no header value may hold: a header
+ * drops one trailing line break; a body is sent exactly as stored.
+ */
+function fromEnv(env: Record<string, string | undefined>, name: string, what: string, header: boolean): string {
+  const value = env[name];
+  if (value === undefined) {
+    throw new UsageError(`${what} comes from the environment variable ${name}, which is not set`);
+  }
+  return header ? value.replace(/\r?\n$/, '') : value;
+}
+
+/** Headers and body with the values named by --header-from-env / --body-from-env (and a mix's own) filled in. */
+function withValuesFromEnv(
+  source: {
+    headers?: Record<string, string>;
+    body?: string;
+    headersFromEnv?: Record<string, string>;
+    bodyFromEnv?: string;
+  },
+  env: Record<string, string | undefined>,
+  where: string,
+): { headers?: Record<string, string>; body?: string } {
+  const headers = { ...source.headers };
+  for (const [name, variable] of Object.entries(source.headersFromEnv ?? {})) {
+    headers[name] = fromEnv(env, variable, `${where}header "${name}"`, true);
+  }
+  if (source.bodyFromEnv !== undefined && source.body !== undefined) {
+    throw new UsageError(`${where}set at most one of a body and a body from the environment`);
+  }
+  const body = source.bodyFromEnv === undefined ? source.body : fromEnv(env, source.bodyFromEnv, `${where}body`, false);
+  return { headers, body };
+}
+
 function optionsFromFlags(flags: RunnerFlags, io: RunnerIo): RunOptions {
+  const env = io.env ?? process.env;
+  const main = withValuesFromEnv(
+    {
+      headers: headersFromFlags(flags.header),
+      body: flags.body,
+      headersFromEnv: Object.fromEntries(flags.headerFromEnv),
+      bodyFromEnv: flags.bodyFromEnv,
+    },
+    env,
+    '',
+  );
+  const requestMix = flags.requestMix?.map(({ headersFromEnv, bodyFromEnv, ...request }) => ({
+    ...request,
+    ...withValuesFromEnv({ ...request, headersFromEnv, bodyFromEnv }, env, `request "${request.name}": `),
+  }));
   return {
     url: flags.url,
     method: flags.method,
-    headers: headersFromFlags(flags.header),
-    body: flags.body,
+    headers: main.headers,
+    body: main.body,
     requests: flags.requests,
     durationMs: flags.duration,
     connections: flags.connections,
@@ -156,7 +217,7 @@ function optionsFromFlags(flags: RunnerFlags, io: RunnerIo): RunOptions {
     pipelining: flags.pipelining,
     stages: flags.stage.length > 0 ? flags.stage : undefined,
     model: flags.model,
-    requestMix: flags.requestMix,
+    requestMix,
     threads: flags.threads,
     startAtMs: flags.startAt,
     startAtFile: flags.startAtFile,
@@ -273,6 +334,18 @@ function defineRunnerCommand(program: Command): Command {
         .default([], 'none'),
     )
     .option('--body <text>', 'request body (sent with Content-Length)')
+    .addOption(
+      new Option(
+        '--header-from-env <name=variable>',
+        "request header whose value is read from an environment variable at start (how a runner pod gets a Secret's value); repeat for more",
+      )
+        .argParser(collectHeaderFromEnv)
+        .default([], 'none'),
+    )
+    .option(
+      '--body-from-env <variable>',
+      'read the request body from this environment variable at start, instead of --body',
+    )
     .option('--requests <n>', 'total requests across connections (default 1 without --duration)', integerFlag(1))
     .option('--duration <duration>', 'how long to send, e.g. 30s or 1m30s', durationFlag)
     .option('--connections <n>', 'concurrent connections (default 1)', integerFlag(1, 100_000))

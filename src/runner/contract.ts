@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import { parseDurationMs } from '../loadtest/duration.js';
 import { targetUrl, type LoadTestSpec, type TestSpec } from '../loadtest/spec.js';
+import { bodyFromEnv, headersFromEnv } from '../loadtest/secrets.js';
 import { thresholdTexts } from '../loadtest/thresholds.js';
 
 /** Exit codes of `loadtest-operator runner`. */
@@ -40,6 +41,10 @@ export interface MixRequestOptions {
   /** Added to (and overriding) the run's headers. */
   headers?: Record<string, string>;
   body?: string;
+  /** Header name → environment variable holding its value (from a Secret: src/loadtest/secrets.ts). */
+  headersFromEnv?: Record<string, string>;
+  /** The environment variable holding the body (from a Secret), instead of body. */
+  bodyFromEnv?: string;
   /** Share of the requests: weight / Σ weights (non-negative; 0 never sends it). */
   weight: number;
 }
@@ -50,6 +55,13 @@ export interface RunnerOptions {
   method: string;
   headers?: Record<string, string>;
   body?: string;
+  /**
+   * Header name → environment variable the runner reads its value from at start: how values from Secrets
+   * (spec.test.headersFrom) reach a runner without being written into its args. Over `headers` of the same name.
+   */
+  headersFromEnv?: Record<string, string>;
+  /** The environment variable the runner reads the body from at start (spec.test.bodyFrom), instead of body. */
+  bodyFromEnv?: string;
   /** Requests to send in total (closed model: the seed's `repeat`). */
   requests?: number;
   /** Run length in ms, when `requests` is not set. */
@@ -257,6 +269,8 @@ export function runnerOptionsFromTest(test: TestSpec, namespace: string): Runner
     method: test.method,
     headers: test.headers,
     body: test.body,
+    headersFromEnv: headersFromEnv(test),
+    bodyFromEnv: bodyFromEnv(test),
     requests: test.duration === undefined && test.stages === undefined ? (test.repeat ?? 1) : undefined,
     durationMs: test.duration === undefined ? undefined : parseDurationMs(test.duration),
     connections: test.connections,
@@ -266,7 +280,12 @@ export function runnerOptionsFromTest(test: TestSpec, namespace: string): Runner
     pipelining: test.pipelining,
     stages: test.stages?.map((stage) => ({ durationMs: parseDurationMs(stage.duration), target: stage.target })),
     model: test.model,
-    requestMix: test.requests,
+    // The mix without its Secret references: the runner reads each value from the variable named instead.
+    requestMix: test.requests?.map(({ headersFrom, bodyFrom, ...request }, index) => ({
+      ...request,
+      headersFromEnv: headersFromEnv({ headersFrom }, index),
+      bodyFromEnv: bodyFromEnv({ bodyFrom }, index),
+    })),
   };
 }
 
@@ -284,6 +303,9 @@ export function runnerArgs(options: RunnerOptions, output: { summaryFile?: strin
   const args = ['runner', '--url', options.url, '--method', options.method];
   for (const [name, value] of Object.entries(options.headers ?? {})) args.push('--header', `${name}: ${value}`);
   if (options.body !== undefined) args.push('--body', options.body);
+  for (const [name, env] of Object.entries(options.headersFromEnv ?? {}))
+    args.push('--header-from-env', `${name}=${env}`);
+  if (options.bodyFromEnv !== undefined) args.push('--body-from-env', options.bodyFromEnv);
   if (options.requests !== undefined) args.push('--requests', String(options.requests));
   if (options.durationMs !== undefined) args.push('--duration', `${options.durationMs}ms`);
   if (options.connections !== undefined) args.push('--connections', String(options.connections));

@@ -1,11 +1,14 @@
 /**
  * The one place that opens connections to Temporal: a client connection for the watcher and the CLI, a
  * native connection for workers. Everything else receives a Client or NativeConnection from here. TLS, mTLS and
- * API keys come from the environment and profile file through @temporalio/envconfig (src/config.ts).
+ * API keys come from the environment and profile file through @temporalio/envconfig (src/config.ts). Payloads
+ * are encrypted when LOADTEST_PAYLOAD_KEY is set (payload-codec.ts): every Client made here, and every Worker given
+ * workerDataConverter(), uses the same codec.
  */
 import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { loadTemporalSettings, type TemporalSecurity } from '../config.js';
+import { dataConverterFromEnv } from './payload-codec.js';
 
 export { loadTemporalSettings, TemporalSettingsError, type TemporalSecurity } from '../config.js';
 
@@ -35,7 +38,12 @@ export async function connectClient(target: TemporalTarget): Promise<Client> {
     connectTimeout: target.connectTimeoutMs,
     ...securityOf(target),
   });
-  return new Client({ connection, namespace: target.namespace });
+  return new Client({ connection, namespace: target.namespace, dataConverter: dataConverterFromEnv() });
+}
+
+/** What `Worker.create` takes as `dataConverter`: the payload codec when LOADTEST_PAYLOAD_KEY is set. */
+export function workerDataConverter(): ReturnType<typeof dataConverterFromEnv> {
+  return dataConverterFromEnv();
 }
 
 /** A connection for `Worker.create`; close it after the worker has shut down. */
@@ -48,5 +56,5 @@ export function connectWorker(target: TemporalTarget): Promise<NativeConnection>
  * activities/schedules.ts): one connection per process, closed with the worker's.
  */
 export function clientOverWorker(connection: NativeConnection, namespace: string): Client {
-  return new Client({ connection, namespace });
+  return new Client({ connection, namespace, dataConverter: dataConverterFromEnv() });
 }

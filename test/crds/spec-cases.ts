@@ -32,6 +32,116 @@ const requests = (resources: Record<string, unknown>) => withRunner({ resources:
 const toleration = (fields: Record<string, unknown>) => withRunner({ tolerations: [fields] });
 const many = (count: number) => Object.fromEntries(Array.from({ length: count }, (_, index) => [`k${index}`, 'v']));
 
+/** spec.test.headersFrom and bodyFrom, on the test and on a request of a mix (README, "Secrets"). */
+const tokenRef = { name: 'api-token', key: 'header' };
+const fromSecret = (name: string, secretKeyRef: unknown = tokenRef) => ({ name, secretKeyRef });
+const secretRequest = (fields: Record<string, unknown>) =>
+  withTest({ requests: [{ name: 'pay', path: '/pay', weight: 1, ...fields }] });
+const SECRET_CASES: SpecCase[] = [
+  valid(
+    'headersFrom and bodyFrom on the test, beside other inline headers',
+    withTest({
+      method: 'POST',
+      headers: { accept: 'application/json' },
+      headersFrom: [fromSecret('Authorization'), fromSecret('X-Api-Key', { name: 'keys.v2', key: 'api_key-1.txt' })],
+      bodyFrom: { secretKeyRef: { name: 'payloads', key: 'checkout.json' } },
+    }),
+  ),
+  valid(
+    "headersFrom and bodyFrom on a request of a mix, overriding the test's inline header",
+    withTest({
+      headers: { Authorization: 'placeholder' },
+      requests: [
+        {
+          name: 'pay',
+          path: '/pay',
+          weight: 1,
+          headersFrom: [fromSecret('Authorization')],
+          bodyFrom: { secretKeyRef: tokenRef },
+        },
+      ],
+    }),
+  ),
+  invalid(
+    'a header named in both headers and headersFrom',
+    withTest({ headers: { Authorization: 'x' }, headersFrom: [fromSecret('Authorization')] }),
+    'spec.test.headersFrom',
+    'a header is named in both headers and headersFrom',
+  ),
+  invalid(
+    'a header named in both headers and headersFrom of a request of a mix',
+    secretRequest({ headers: { Authorization: 'x' }, headersFrom: [fromSecret('Authorization')] }),
+    'spec.test.requests',
+    'a header is named in both headers and headersFrom',
+  ),
+  invalid(
+    'headersFrom naming a header twice',
+    withTest({ headersFrom: [fromSecret('Authorization'), fromSecret('Authorization')] }),
+    'spec.test.headersFrom',
+    'headersFrom names each header once',
+  ),
+  invalid(
+    'body and bodyFrom together',
+    withTest({ body: '{}', bodyFrom: { secretKeyRef: tokenRef } }),
+    'spec.test.bodyFrom',
+    'set at most one of body and bodyFrom',
+  ),
+  invalid(
+    'body and bodyFrom together on a request of a mix',
+    secretRequest({ body: '{}', bodyFrom: { secretKeyRef: tokenRef } }),
+    'spec.test.requests',
+    'set at most one of body and bodyFrom',
+  ),
+  invalid(
+    'a headersFrom entry without a secretKeyRef',
+    withTest({ headersFrom: [{ name: 'Authorization' }] }),
+    'secretKeyRef',
+    'required',
+  ),
+  invalid(
+    'a headersFrom entry without a name',
+    withTest({ headersFrom: [{ secretKeyRef: tokenRef }] }),
+    'spec.test.headersFrom',
+    'required',
+  ),
+  invalid(
+    'a secretKeyRef without a key',
+    withTest({ headersFrom: [fromSecret('Authorization', { name: 'api-token' })] }),
+    'secretKeyRef.key',
+    'required',
+  ),
+  invalid(
+    'a bodyFrom secretKeyRef without a name',
+    withTest({ bodyFrom: { secretKeyRef: { key: 'checkout.json' } } }),
+    'secretKeyRef.name',
+    'required',
+  ),
+  invalid(
+    'an invalid Secret name ("Api_Token")',
+    withTest({ headersFrom: [fromSecret('Authorization', { name: 'Api_Token', key: 'header' })] }),
+    'secretKeyRef.name',
+    'must be the name of a Secret',
+  ),
+  invalid(
+    'an invalid Secret key ("a/b")',
+    withTest({ bodyFrom: { secretKeyRef: { name: 'payloads', key: 'a/b' } } }),
+    'secretKeyRef.key',
+    'must be a key of the Secret',
+  ),
+  invalid(
+    'a headersFrom name that is not a header name ("X Token")',
+    withTest({ headersFrom: [fromSecret('X Token')] }),
+    'spec.test.headersFrom',
+    'is an HTTP header name',
+  ),
+  invalid(
+    'secretKeyRef.optional (a missing Secret must stop the run, not drop the header)',
+    withTest({ bodyFrom: { secretKeyRef: { ...tokenRef, optional: true } } }),
+    'unknown field',
+    'optional',
+  ),
+];
+
 /** spec.runner: what runner pods get besides the operator's own settings (README, "spec.runner"). */
 const RUNNER_CASES: SpecCase[] = [
   valid('an empty runner section', withRunner({})),
@@ -712,6 +822,7 @@ export const SPEC_CASES: SpecCase[] = [
   invalid('a misspelled test field (spec.test.repaet)', withTest({ repaet: 3 }), 'unknown field', 'repaet'),
   invalid('a misspelled spec field (spec.replica)', { replica: 1, test: service }, 'unknown field', 'replica'),
   ...RUNNER_CASES,
+  ...SECRET_CASES,
   ...RUNNER_V2_CASES,
   ...RUNNER_V2_CLOSED_AND_URL_CASES,
   ...THRESHOLD_OBJECT_CASES,

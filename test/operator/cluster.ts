@@ -7,7 +7,7 @@ import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import { createServer as createTcpServer, type AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { join } from 'node:path';
@@ -146,6 +146,10 @@ export async function podNames(namespace: string, selector: string): Promise<str
 /** An HTTP server on this machine that counts requests, reachable from pods on either node as Service `name`. */
 export class CountingServer {
   requests = 0;
+  /** Set to keep the headers and body of every request in `received` (off: long runs send many). */
+  record = false;
+  /** Headers and body of every request since `record` was set, in arrival order. */
+  readonly received: Array<{ headers: IncomingHttpHeaders; body: string }> = [];
   private server?: Server;
   private service?: HostService;
 
@@ -158,9 +162,16 @@ export class CountingServer {
   async expose(namespace: string, name: string, servicePort = 80): Promise<void> {
     this.server = createServer((request, response) => {
       this.requests++;
-      request.resume();
+      let body = '';
+      request.on('data', (chunk: Buffer) => {
+        if (this.record) body += chunk.toString();
+      });
       const answer = () => response.writeHead(this.status, { 'content-type': 'text/plain' }).end('ok');
-      request.on('end', () => (this.delayMs > 0 ? setTimeout(answer, this.delayMs) : answer()));
+      request.on('end', () => {
+        if (this.record) this.received.push({ headers: request.headers, body });
+        if (this.delayMs > 0) setTimeout(answer, this.delayMs);
+        else answer();
+      });
     });
     await new Promise<void>((resolve) => this.server!.listen(0, '127.0.0.1', resolve));
     this.service = await exposeHostServer(this.server, name, namespace, servicePort);
@@ -265,7 +276,7 @@ export class Operator {
     await Promise.all([stopProcess(this.watcher), stopProcess(this.worker)]);
   }
 
-  private logFile(command: 'worker' | 'watcher'): string {
+  logFile(command: 'worker' | 'watcher'): string {
     return join(ARTIFACTS, `${this.label}-${command}.log`);
   }
 

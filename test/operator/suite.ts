@@ -13,8 +13,9 @@ export interface OperatorSuite {
   serve: (ns: string, options?: { status?: number; delayMs?: number }) => Promise<CountingServer>;
 }
 
-export function operatorSuite(name: string): OperatorSuite {
-  const operator = new Operator(name);
+/** `env`: the operator processes' environment over the test bed's (e.g. LOG_LEVEL). */
+export function operatorSuite(name: string, env: Record<string, string> = {}): OperatorSuite {
+  const operator = new Operator(name, env);
   const namespaces: string[] = [];
   const servers: CountingServer[] = [];
   let testNumber = 0;
