@@ -106,6 +106,7 @@ export class Generation {
     private readonly timing: Required<RunTiming>,
     /** The outcome carried over by continueAsNew when this generation has already run. */
     settled?: SettledRun,
+    /** `onChange`: the view changed in a way the LoadTest's workflow shows (a published state, a live view). */
     options: { runnersKey?: number; overlapping?: boolean; onChange?: () => void } = {},
   ) {
     this.spec = validSpecOf(desired);
@@ -355,6 +356,7 @@ export class Generation {
       lost = outcome.lost;
       this.view.progress.live = outcome.live;
       this.showDetails();
+      this.onChange?.();
     }
   }
 
@@ -549,7 +551,6 @@ export class Generation {
         live: view.state === 'executing' ? view.progress.live : undefined,
       }),
     );
-    this.onChange?.();
   }
 
   private async publish(
@@ -562,6 +563,9 @@ export class Generation {
     view.message = message;
     if (state === 'finished' || state === 'failed') view.progress.step = 'settled';
     this.showDetails();
+    // What the LoadTest's workflow mirrors changes with each published state and live view, not each step:
+    // one report per state keeps a run's history short (a report is two events).
+    this.onChange?.();
     upsertSearchAttributes(loadTestSearchAttributes(loadTest, state, this.desired.generation));
     const status: StatusReport = {
       state,

@@ -165,7 +165,11 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
     },
   );
   setHandler(specRejectedSignal, async ({ generation: rejected, reason }) => {
-    if (rejected > current.generation && generation.view.progress.step === 'running') {
+    // With runs as workflows, the mirrored view changes per published state, not per step.
+    const sending = runsAsWorkflows
+      ? generation.view.state === 'executing'
+      : generation.view.progress.step === 'running';
+    if (rejected > current.generation && sending) {
       await generation.reportRejected(rejected, reason);
     }
   });

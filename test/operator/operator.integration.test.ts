@@ -268,7 +268,8 @@ describe('operator on the test bed', function () {
     // The unchanged LoadTest, listed by that same watcher: still its one workflow and run, with the same pods.
     const runs: Array<[string, string]> = [];
     for await (const execution of temporal.workflow.list({
-      query: `LoadTestNamespace = '${namespace}' AND LoadTestName = 'after'`,
+      // The LoadTest's workflow, not its runs' own workflows (workflows/run.ts).
+      query: `LoadTestNamespace = '${namespace}' AND LoadTestName = 'after' AND WorkflowType = 'loadTestWorkflow'`,
     })) {
       runs.push([execution.workflowId, execution.runId]);
     }
