@@ -61,6 +61,7 @@ import {
   RunnerControl,
   tokenOf,
 } from './runner-control.js';
+import { missingServicePort } from './service-ports.js';
 import { ownedBy, runnerLabels, runnerPodManifest, runnerState, type RunnerState } from './runner-pods.js';
 import { formatLatency, formatRps, statusPatch } from './status.js';
 
@@ -330,14 +331,8 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
       if (service === undefined) {
         return { ok: false, reason: `Service "${serviceName}" does not exist in namespace "${loadTest.namespace}"` };
       }
-      const ports = (service.spec?.ports ?? []).map((p) => p.port);
-      if (ports.length > 0 && !ports.includes(port)) {
-        return {
-          ok: false,
-          reason: `Service "${serviceName}" in namespace "${loadTest.namespace}" has no port ${port} (it has ${ports.join(', ')})`,
-        };
-      }
-      return { ok: true };
+      const missing = missingServicePort(service, serviceName, loadTest.namespace, port);
+      return missing === undefined ? { ok: true } : { ok: false, reason: missing };
     },
 
     async createRunners({ loadTest, generation, spec }) {

@@ -36,8 +36,12 @@ export async function runInCluster(settings: ClusterRunSettings): Promise<number
     const reason = describeApiError(error);
     const message = `cannot apply LoadTest ${manifest.namespace}/${manifest.name}: ${reason}`;
     // Bad input: the API server (CRD schema, CEL rules) rejected the object (422/400), or its namespace does
-    // not exist. Anything else means the cluster could not be reached or could not take it.
-    const badInput = code === 422 || code === 400 || (code === 404 && /^namespaces ".*" not found$/.test(reason));
+    // not exist or is being deleted. Anything else means the cluster could not be reached or could not take it.
+    const badInput =
+      code === 422 ||
+      code === 400 ||
+      (code === 404 && /^namespaces ".*" not found$/.test(reason)) ||
+      (code === 403 && /because it is being terminated$/.test(reason));
     throw badInput ? usageError(message) : unavailableError(message);
   }
   const ref = { namespace: manifest.namespace, name: manifest.name, uid: object.metadata.uid };

@@ -6,6 +6,15 @@
 import { z } from 'zod';
 import { DURATION_PATTERN } from './duration.js';
 import { scheduleProblem } from './schedule.js';
+import {
+  bodyWithoutMethod,
+  headersProblems,
+  HTTP_INPUT_MESSAGES,
+  isZeroDuration,
+  MAX_REQUEST_HEADER_VALUE,
+  MAX_TEST_HEADER_VALUE,
+  urlHasCredentials,
+} from './http-input.js';
 import type { RunRecord } from './run-history.js';
 import {
   DNS_SUBDOMAIN_MAX_LENGTH,
@@ -57,6 +66,11 @@ const unknownFieldMessage = (issue: { code?: string; keys?: string[] }): string 
 const ZERO_DURATION = /^(0+(\.0+)?(ms|s|m|h))+$/;
 /** A request name in a mix: what `{name:...}` in a threshold refers to. Same expression as the CRD's. */
 export const REQUEST_NAME_PATTERN = /^[a-z0-9]([-a-z0-9_.]{0,30}[a-z0-9])?$/;
+
+/** Adds one issue per problem of a headers map (src/loadtest/http-input.ts). */
+const headerIssues = (maxValueLength: number) => (headers: Record<string, string>, ctx: z.RefinementCtx) => {
+  for (const message of headersProblems(headers, maxValueLength)) ctx.addIssue({ code: 'custom', message });
+};
 
 /** The CRD's messages for stages and request mixes, word for word (crds/loadtest.yaml). */
 export const SPEC_MESSAGES = {
@@ -223,6 +237,7 @@ const mixRequestSchema = z.preprocess(
         headers: z
           .record(z.string(), z.string())
           .refine((headers) => Object.keys(headers).length <= 64, 'headers must have at most 64 entries')
+          .superRefine(headerIssues(MAX_REQUEST_HEADER_VALUE))
           .optional(),
         body: z.string().max(65536, 'body must be at most 65536 characters').optional(),
         headersFrom: headersFromSchema.optional(),
@@ -240,6 +255,12 @@ const mixRequestSchema = z.preprocess(
         ctx.addIssue({ code: 'custom', message: SPEC_MESSAGES.pathOrUrl });
       }
       checkSecretSources(request, ctx);
+      if (request.url !== undefined && urlHasCredentials(request.url)) {
+        ctx.addIssue({ code: 'custom', path: ['url'], message: HTTP_INPUT_MESSAGES.urlCredentials });
+      }
+      if (bodyWithoutMethod(request.method, request.body)) {
+        ctx.addIssue({ code: 'custom', path: ['body'], message: HTTP_INPUT_MESSAGES.requestBody });
+      }
     }),
 );
 
@@ -287,6 +308,7 @@ export const testSpecSchema = z.preprocess(
         headers: z
           .record(z.string(), z.string())
           .refine((headers) => Object.keys(headers).length <= 64, 'headers must have at most 64 entries')
+          .superRefine(headerIssues(MAX_TEST_HEADER_VALUE))
           .optional(),
         body: z.string().max(65536, 'body must be at most 65536 characters').optional(),
         headersFrom: headersFromSchema.optional(),
@@ -329,6 +351,18 @@ export const testSpecSchema = z.preprocess(
         ctx.addIssue({ code: 'custom', message: 'set exactly one of test.serviceName and test.url' });
       }
       checkSecretSources(test, ctx);
+      if (test.url !== undefined && urlHasCredentials(test.url)) {
+        ctx.addIssue({ code: 'custom', path: ['url'], message: HTTP_INPUT_MESSAGES.urlCredentials });
+      }
+      if (bodyWithoutMethod(test.method, test.body)) {
+        ctx.addIssue({ code: 'custom', path: ['body'], message: HTTP_INPUT_MESSAGES.testBody });
+      }
+      if (test.duration !== undefined && isZeroDuration(test.duration)) {
+        ctx.addIssue({ code: 'custom', path: ['duration'], message: HTTP_INPUT_MESSAGES.durationZero });
+      }
+      if (test.timeout !== undefined && isZeroDuration(test.timeout)) {
+        ctx.addIssue({ code: 'custom', path: ['timeout'], message: HTTP_INPUT_MESSAGES.timeoutZero });
+      }
       if (test.repeat !== undefined && test.duration !== undefined) {
         ctx.addIssue({ code: 'custom', message: 'set at most one of test.repeat and test.duration' });
       }

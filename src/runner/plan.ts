@@ -155,6 +155,13 @@ function checkHeaders(headers: Record<string, string>): Record<string, string> {
   return headers;
 }
 
+/** `base` with `overrides` over it; names compare case-insensitively, as HTTP's do (one X-Token, not two). */
+function withOverrides(base: Record<string, string>, overrides: Record<string, string>): Record<string, string> {
+  const overridden = new Set(Object.keys(overrides).map((name) => name.toLowerCase()));
+  const kept = Object.entries(base).filter(([name]) => !overridden.has(name.toLowerCase()));
+  return { ...Object.fromEntries(kept), ...overrides };
+}
+
 /** The most connections a closed-model stage may ramp to (as --connections). */
 export const MAX_CONNECTIONS = 100_000;
 
@@ -207,7 +214,7 @@ function planMix(mix: readonly MixRequestOptions[], url: URL, headers: Record<st
       name: request.name,
       method,
       url: requestUrl,
-      headers: checkHeaders({ ...headers, ...request.headers }),
+      headers: checkHeaders(withOverrides(headers, request.headers ?? {})),
       body: request.body,
       weight: request.weight,
     };

@@ -6,6 +6,8 @@
  * thresholds' own tests.
  */
 
+import { HTTP_INPUT_MESSAGES } from '../../src/loadtest/http-input.js';
+
 export interface SpecCase {
   name: string;
   /** `.spec` of the LoadTest, as it would be written in YAML. */
@@ -742,6 +744,136 @@ const SCHEDULE_CASES: SpecCase[] = [
   invalid('historyLimit 1.5', withSchedule({ historyLimit: 1.5 }), 'spec.historyLimit'),
 ];
 
+/** A spec over a url for 10s with these `test` fields. */
+const overUrl = (test: Record<string, unknown>) => ({
+  replicas: 1,
+  test: { url: 'http://shop.example/', duration: '10s', ...test },
+});
+/** A one-request mix with this request's fields over `home`'s. */
+const mixOf = (request: Record<string, unknown>) => mix({ ...home, ...request });
+const M = HTTP_INPUT_MESSAGES;
+
+/**
+ * Bad input a user writes by mistake, each caught before a runner starts (issue 16, item 6): headers the runner
+ * could not send as written, credentials in a url, a body nothing would send, zero durations; and an IPv6 literal,
+ * which is fine (test/runner/ipv6-target.test.ts runs one).
+ */
+const BAD_INPUT_CASES: SpecCase[] = [
+  valid('an IPv6 literal url with a port ("http://[::1]:8080/")', overUrl({ url: 'http://[::1]:8080/' })),
+  valid('an IPv6 literal https url without a port', overUrl({ url: 'https://[2001:db8::1]/a?b=c' })),
+  valid('a body on DELETE', overUrl({ method: 'DELETE', body: '{"id":1}' })),
+  valid(
+    'headers of every token character, a Host header, a tab and Latin-1 in values, values at their longest',
+    overUrl({
+      headers: {
+        "x-!#$%&'*+.^_`|~09AZaz": 'a\tb é',
+        Host: 'shop.example',
+        'X-Long': 'v'.repeat(8192),
+      },
+    }),
+  ),
+  valid(
+    'a mix request with its own headers at their longest, and a body on POST',
+    mixOf({ method: 'POST', body: 'b', headers: { 'x-a': 'v'.repeat(3072) } }),
+  ),
+  invalid(
+    'duplicate header names differing only in case (X-Token and x-token)',
+    overUrl({ headers: { 'X-Token': 'a', 'x-token': 'b' } }),
+    'spec.test.headers',
+    M.headerTwice,
+  ),
+  invalid(
+    'duplicate header names in a mix request (Accept and ACCEPT)',
+    mixOf({ headers: { Accept: 'a', ACCEPT: 'b' } }),
+    'spec.test.requests',
+    M.headerTwice,
+  ),
+  invalid(
+    'a header name with a space ("X Token")',
+    overUrl({ headers: { 'X Token': 'a' } }),
+    'spec.test.headers',
+    M.headerName,
+  ),
+  invalid(
+    'a header name ending in ":" ("X-Token:", as copied from curl -H)',
+    overUrl({ headers: { 'X-Token:': 'a' } }),
+    'spec.test.headers',
+    M.headerName,
+  ),
+  invalid('an empty header name', overUrl({ headers: { '': 'a' } }), 'spec.test.headers', M.headerName),
+  invalid('a header name with non-ASCII letters ("X-Tökén")', mixOf({ headers: { 'X-Tökén': 'a' } }), M.headerName),
+  invalid(
+    'a header value with CR LF (header injection: "a\\r\\nX-Admin: 1")',
+    overUrl({ headers: { 'X-Token': 'a\r\nX-Admin: 1' } }),
+    'spec.test.headers',
+    M.headerValue,
+  ),
+  invalid('a header value with a lone LF', overUrl({ headers: { 'X-Token': 'a\nb' } }), M.headerValue),
+  invalid(
+    'a header value with NUL',
+    mixOf({ headers: { 'X-Token': 'a\u0000b' } }),
+    'spec.test.requests',
+    M.headerValue,
+  ),
+  invalid('a header value outside Latin-1 ("5 €")', overUrl({ headers: { 'X-Price': '5 €' } }), M.headerValue),
+  invalid(
+    'a Content-Length header',
+    overUrl({ method: 'POST', body: 'abc', headers: { 'Content-Length': '3' } }),
+    'spec.test.headers',
+    M.framingHeader,
+  ),
+  invalid(
+    'a Transfer-Encoding header in a mix request',
+    mixOf({ method: 'POST', body: 'b', headers: { 'transfer-encoding': 'chunked' } }),
+    M.framingHeader,
+  ),
+  invalid(
+    'a header value over 8192 characters',
+    overUrl({ headers: { 'X-Long': 'v'.repeat(8193) } }),
+    'spec.test.headers',
+    '8192',
+  ),
+  invalid(
+    'a mix request header value over 3072 characters',
+    mixOf({ headers: { 'X-Long': 'v'.repeat(3073) } }),
+    'spec.test.requests',
+    '3072',
+  ),
+  invalid('a body on GET, the default method', overUrl({ body: '{"q":1}' }), 'spec.test.body', M.testBody),
+  invalid('a body on HEAD', overUrl({ method: 'HEAD', body: 'x' }), 'spec.test.body', M.testBody),
+  invalid('an empty body on GET', overUrl({ method: 'GET', body: '' }), M.testBody),
+  invalid('a mix request with a body and no method', mixOf({ body: 'x' }), 'spec.test.requests', M.requestBody),
+  invalid(
+    'a url with credentials ("http://user:pass@host/")',
+    overUrl({ url: 'http://user:pass@host/' }),
+    'spec.test.url',
+    M.urlCredentials,
+  ),
+  invalid(
+    'a url with a token as its user ("https://t0ken@host/")',
+    overUrl({ url: 'https://t0ken@host:8443/' }),
+    M.urlCredentials,
+  ),
+  invalid(
+    'a mix request url with credentials',
+    mix(home, { name: 'auth', url: 'https://user:pass@auth.example/token', weight: 1 }),
+    'spec.test.requests',
+    M.urlCredentials,
+  ),
+  invalid('a url without a scheme ("shop.example/")', overUrl({ url: 'shop.example/' }), 'spec.test.url', 'http://'),
+  invalid(
+    'a path that is a whole url',
+    withTest({ path: 'http://checkout/' }),
+    'spec.test.path',
+    'must start with "/"',
+  ),
+  invalid('a negative rate (-5)', withTest({ rate: -5 }), 'spec.test.rate', 'greater than 0 requests per second'),
+  invalid('a duration of 0 ("0s")', withTest({ duration: '0s' }), 'spec.test.duration', M.durationZero),
+  invalid('a duration of 0 written "0m0.0s"', withTest({ duration: '0m0.0s' }), M.durationZero),
+  invalid('a request timeout of 0 ("0ms")', withTest({ timeout: '0ms' }), 'spec.test.timeout', M.timeoutZero),
+  invalid('a negative port (-80)', withTest({ port: -80 }), 'spec.test.port', 'greater than or equal to 1'),
+];
+
 export const SPEC_CASES: SpecCase[] = [
   valid('the smallest spec: replicas and a Service', { replicas: 1, test: service }),
   valid('every test field set, at their limits', {
@@ -828,4 +960,5 @@ export const SPEC_CASES: SpecCase[] = [
   ...THRESHOLD_OBJECT_CASES,
   ...LIFECYCLE_CASES,
   ...SCHEDULE_CASES,
+  ...BAD_INPUT_CASES,
 ];

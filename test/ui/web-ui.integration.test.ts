@@ -131,10 +131,10 @@ describe('Temporal Web UI', function () {
   it('finds a finished LoadTest by name and shows its state, search attributes, summary and steps', async function () {
     // The run's own workflow: its activity summaries in the timeline say what each step did.
     await openRun('ui-finished', 'run');
-    // Oldest first: the run's first steps are then at the top of its timeline, whatever the UI renders below.
+    // The timeline shows its top rows: newest first, the run's last steps; then oldest first, its first ones.
+    await page.getByText('watch 2 runners: live results, abort thresholds, final merge').first().waitFor();
     await page.getByRole('button', { name: 'Descending' }).first().click();
     await page.getByText('create 2 runners').first().waitFor();
-    await page.getByText('watch 2 runners: live results, abort thresholds, final merge').first().waitFor();
     await page.screenshot({ path: join(SCREENSHOTS, 'ui-finished-timeline.png'), fullPage: true });
 
     await openTab('User Metadata');

@@ -79,7 +79,8 @@ describe('Kubernetes activities', () => {
       const check = await run(activities.checkTarget, { loadTest, spec });
       assert.deepEqual(check, {
         ok: false,
-        reason: 'Service "nginx" in namespace "default" has no port 8080 (it has 80)',
+        reason:
+          'Service "nginx" in namespace "default" has no port 8080 (it has 80): set spec.test.port (default 80) to one of its ports',
       });
     });
 
