@@ -21,22 +21,11 @@ import {
   temporalClient,
 } from '../operator/cluster.js';
 import { operatorSuite, type OperatorSuite } from '../operator/suite.js';
+import { seededRandom } from '../runner/samples.js';
 
 const SEED = Number(process.env.FAULT_SEED ?? Math.floor(Math.random() * 2 ** 31));
 const REPLICAS = 2;
 const RUNNER_LABEL = 'app.kubernetes.io/component=runner';
-
-/** mulberry32: a small seeded generator, so a failing sequence of fault moments can be replayed. */
-function seeded(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface LoadTestJson {
   metadata: { uid: string; generation: number };
@@ -195,7 +184,8 @@ function lastRunnerEnded(pods: PodJson[]): number | undefined {
 describe(`fault suite (seed ${SEED})`, function () {
   this.timeout(30 * 60_000);
   const suite = operatorSuite('faults');
-  const random = seeded(SEED);
+  // Seeded, so a failing sequence of fault moments can be replayed.
+  const random = seededRandom(SEED);
   const rows: Row[] = [];
 
   after(() => {
