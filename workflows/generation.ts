@@ -292,10 +292,11 @@ export class Generation {
       ...runners,
       startAtMs,
     });
+    // Running from here on: the executing state is published (and reported) with the step it is in.
+    this.enterStep('running');
     await this.publish('executing', `${view.children.length} runner(s) start at ${view.progress.startAt}`);
     await this.record({ type: 'Normal', reason: 'Executing', message: `runners start at ${view.progress.startAt}` });
 
-    this.enterStep('running');
     const completed = patched(RUNNER_CONTROL_PATCH)
       ? await this.watchRunners(runners, startAtMs, expectedMs)
       : await runnerWait(
