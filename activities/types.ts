@@ -50,7 +50,8 @@ export interface RunnerFailure {
 }
 
 export type TargetCheck = { ok: true } | { ok: false; reason: string };
-export type RunnersRunning = { kind: 'running' } | RunnerFailure;
+/** `startAtMs`: set when the wait also started the runners (`startDelayMs` given): when they start sending. */
+export type RunnersRunning = { kind: 'running'; startAtMs?: number } | RunnerFailure;
 /**
  * All runners succeeded: their summaries merged (src/runner/merge.ts). Merging happens inside the activity
  * because a thousand runners' summaries with their histograms can exceed Temporal's payload size limit.
@@ -154,9 +155,28 @@ export interface LoadTestActivities {
    * Creates `spec.replicas` runners for one generation, waiting at the start line (they send nothing before
    * startRunners). Deterministic names: a retry creates no duplicates. Returns the runner names.
    */
-  createRunners: (input: { loadTest: LoadTestRef; generation: number; spec: LoadTestSpec }) => Promise<string[]>;
-  /** Resolves when every runner has started, or with the first that failed or did not start within `timeoutMs`. */
-  awaitRunnersRunning: (input: RunnersRef & { timeoutMs: number }) => Promise<RunnersRunning>;
+  createRunners: (input: {
+    loadTest: LoadTestRef;
+    generation: number;
+    spec: LoadTestSpec;
+    /**
+     * First delete the LoadTest's runners of every other generation (leftovers of a cleanup a crash cut short),
+     * so they never run alongside this one. Absent in histories recorded before the lean run (a separate
+     * deleteRunners call did it).
+     */
+    replaceOthers?: boolean;
+    /**
+     * Once created, record the Normal `RunnersCreated` event ("created runners a, b") for this generation of the
+     * LoadTest (LoadTestEvent.generation), as recordEvent would: one call fewer for the workflow.
+     */
+    createdEvent?: { generation: number };
+  }) => Promise<string[]>;
+  /**
+   * Resolves when every runner has started, or with the first that failed or did not start within `timeoutMs`.
+   * With `startDelayMs`, it then tells every runner to start sending `startDelayMs` from now, as startRunners does,
+   * and answers with that time (`startAtMs`): one activity where there were two.
+   */
+  awaitRunnersRunning: (input: RunnersRef & { timeoutMs: number; startDelayMs?: number }) => Promise<RunnersRunning>;
   /** Tells every runner to start sending at `startAtMs` (epoch ms). */
   startRunners: (input: RunnersRef & { startAtMs: number }) => Promise<void>;
   /**
@@ -188,8 +208,11 @@ export interface LoadTestActivities {
     onlyGeneration?: number;
     keepFinished?: boolean;
   }) => Promise<string[]>;
-  /** Shows the workflow's view of the LoadTest (Kubernetes: patches `.status`). */
-  publishStatus: (input: { loadTest: LoadTestRef; status: StatusReport }) => Promise<void>;
+  /**
+   * Shows the workflow's view of the LoadTest (Kubernetes: patches `.status`), and records `event` with it when
+   * given (one call where there were two).
+   */
+  publishStatus: (input: { loadTest: LoadTestRef; status: StatusReport; event?: LoadTestEvent }) => Promise<void>;
   /** Records something that happened (Kubernetes: an Event on the LoadTest). */
   recordEvent: (input: { loadTest: LoadTestRef; event: LoadTestEvent }) => Promise<void>;
   /** Shows the LoadTest's run history and schedule times (Kubernetes: patches those `.status` fields only). */
