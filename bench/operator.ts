@@ -18,7 +18,7 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
   createKubernetes,
@@ -48,17 +48,18 @@ import { apiserverRequestCounts, countDelta, operatorRequestCounts } from './met
 import { startSimulatedNode, type SimulatedNode } from './sim-node.js';
 import { benchTestbed } from './testbed.js';
 
-const { values } = parseArgs({
-  options: {
-    n: { type: 'string', default: '20,100' },
-    replicas: { type: 'string', default: '1' },
-    repeat: { type: 'string', default: '5' },
-    rate: { type: 'string', default: '5' },
-    timeout: { type: 'string', default: '1200' },
-    simulate: { type: 'boolean', default: false },
-    json: { type: 'boolean', default: false },
-  },
-});
+const readArgs = () =>
+  parseArgs({
+    options: {
+      n: { type: 'string', default: '20,100' },
+      replicas: { type: 'string', default: '1' },
+      repeat: { type: 'string', default: '5' },
+      rate: { type: 'string', default: '5' },
+      timeout: { type: 'string', default: '1200' },
+      simulate: { type: 'boolean', default: false },
+      json: { type: 'boolean', default: false },
+    },
+  }).values;
 
 /** A whole number ≥ 1 from an option, or a clear error naming it. */
 function positiveInteger(option: string, text: string): number {
@@ -70,6 +71,7 @@ function positiveInteger(option: string, text: string): number {
 }
 
 function parseOptions() {
+  const values = readArgs();
   const rate = Number(values.rate);
   if (!(rate > 0)) throw new Error(`--rate must be a number of requests per second above 0, not "${values.rate}"`);
   return {
@@ -245,6 +247,8 @@ interface BatchResult {
   largestStatusBytes: number;
   exact: boolean;
   exactness: string;
+  /** The machine's 1-minute load average as the batch settled: other work on the cores shows here. */
+  loadAverage: number;
 }
 
 async function runBatch(n: number, stamp: string, client: Client): Promise<BatchResult> {
@@ -460,6 +464,7 @@ async function runBatch(n: number, stamp: string, client: Client): Promise<Batch
       ),
       exact,
       exactness,
+      loadAverage: loadavg()[0]!,
     };
   } finally {
     // The LoadTests go while the operator still runs, so their workflows complete rather than linger.
@@ -515,6 +520,7 @@ function table(results: BatchResult[]): string[] {
   row('any payload over 256 KB', (r) => (r.payloadOver256KiB ? 'YES' : 'no'));
   row('largest .status, bytes', (r) => String(r.largestStatusBytes));
   row('every target count exact', (r) => (r.exact ? 'yes' : 'NO'));
+  row('load average (1 min) as the batch settled', (r) => fixed(r.loadAverage, 1));
   const labelWidth = Math.max(...rows.map(([label]) => label.length)) + 2;
   const widths = results.map((_, index) => Math.max(10, ...rows.map(([, cells]) => cells[index]!.length)) + 2);
   const line = (label: string, cells: string[]) =>
