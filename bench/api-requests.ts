@@ -21,6 +21,7 @@ import {
   Operator,
   waitForJsonPath,
 } from '../test/operator/cluster.js';
+import { operatorRequestCounts } from './metrics.js';
 import { benchTestbed } from './testbed.js';
 
 const { values } = parseArgs({
@@ -38,16 +39,7 @@ const operator = new Operator('bench-api-requests');
 const target = new CountingServer();
 const HEALTH_PORT = 18_000 + (process.pid % 1000);
 
-/** resource/method → calls so far, from the worker's /metrics. */
-async function requestCounts(): Promise<Map<string, number>> {
-  const text = await (await fetch(`http://127.0.0.1:${HEALTH_PORT}/metrics`)).text();
-  const counts = new Map<string, number>();
-  for (const match of text.matchAll(/^loadtest_operator_kubernetes_requests_total\{([^}]*)\} (\d+)/gm)) {
-    const labels = new Map([...match[1]!.matchAll(/(\w+)="([^"]*)"/g)].map((label) => [label[1]!, label[2]!]));
-    counts.set(`${labels.get('resource')} ${labels.get('call')}`, Number(match[2]));
-  }
-  return counts;
-}
+const requestCounts = () => operatorRequestCounts(HEALTH_PORT);
 
 try {
   await ensureCrd();

@@ -316,7 +316,7 @@ async function killProcess(child: ChildProcess | undefined): Promise<void> {
 }
 
 /** A TCP port nothing listens on right now (for a process's health endpoint). */
-async function freePort(): Promise<number> {
+export async function freePort(): Promise<number> {
   const server = createTcpServer();
   await new Promise<void>((resolve) => server.listen(0, resolve));
   const { port } = server.address() as AddressInfo;
