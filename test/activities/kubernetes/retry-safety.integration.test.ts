@@ -11,7 +11,14 @@ import { DefaultLogger } from '@temporalio/worker';
 import { strict as assert } from 'node:assert';
 import { createKubernetesActivities } from '../../../activities/kubernetes/index.js';
 import type { LoadTestActivities, LoadTestEvent, LoadTestRef, StatusReport } from '../../../activities/types.js';
-import { createKubernetes, loadKubeConfig, runnerPodInformer } from '../../../src/k8s/index.js';
+import {
+  createKubernetes,
+  loadKubeConfig,
+  loadTestInformer,
+  runnerPodInformer,
+  type LoadTestObject,
+  type ResilientInformer,
+} from '../../../src/k8s/index.js';
 import { validateLoadTestSpec, type LoadTestSpec } from '../../../src/loadtest/spec.js';
 import { ensureCrd } from '../../operator/cluster.js';
 import { apply, createNamespace, getJson, kubectlOk, kubectlWait } from '../../support/kubectl.js';
@@ -41,19 +48,32 @@ describe('Kubernetes activities retried on a real apiserver', function () {
   this.timeout(120_000);
   let namespace: string;
   let activities: LoadTestActivities;
+  let loadTests: ResilientInformer<LoadTestObject>;
+  let runnerPods: ReturnType<typeof runnerPodInformer>;
+  let kube: ReturnType<typeof createKubernetes>;
 
   before(async () => {
     await ensureCrd();
-    const kube = createKubernetes(loadKubeConfig(process.env.KUBECONFIG));
+    kube = createKubernetes(loadKubeConfig(process.env.KUBECONFIG));
+    // The worker's informers: the activities read LoadTests and runner pods there.
+    loadTests = loadTestInformer(kube);
+    runnerPods = runnerPodInformer(kube);
+    loadTests.start();
+    runnerPods.start();
+    await Promise.all([loadTests.waitForSync(), runnerPods.waitForSync()]);
     activities = createKubernetesActivities({
       ...kube,
-      // Not started: none of these activities waits on runners.
-      runnerPods: runnerPodInformer(kube),
+      runnerPods,
+      loadTestCache: loadTests,
       runnerImage: 'loadtest-operator:dev',
       // One pod at a time, so an attempt stopped after its first create leaves exactly one pod.
       concurrency: 1,
       instance: 'retry-safety-test',
     });
+  });
+
+  after(async () => {
+    await Promise.all([loadTests.stop(), runnerPods.stop()]);
   });
 
   beforeEach(async () => {
