@@ -216,14 +216,19 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
     await deps.events.create(eventManifest(loadTest, event, new Date(), instance));
   }
 
-  /** The LoadTest's runner pods (every generation) as the worker's pod informer holds them. */
+  /**
+   * The LoadTest's runner pods (every generation) as the worker's pod informer holds them, but those already being
+   * deleted (a retry deletes nothing twice).
+   */
   async function cachedRunnersOf(loadTest: LoadTestRef): Promise<V1Pod[]> {
     await deps.runnerPods.waitForSync();
     return deps.runnerPods
       .list()
       .filter(
         (pod) =>
-          pod.metadata?.namespace === loadTest.namespace && pod.metadata.labels?.[LOADTEST_UID_LABEL] === loadTest.uid,
+          pod.metadata?.namespace === loadTest.namespace &&
+          pod.metadata.labels?.[LOADTEST_UID_LABEL] === loadTest.uid &&
+          pod.metadata.deletionTimestamp === undefined,
       );
   }
 
