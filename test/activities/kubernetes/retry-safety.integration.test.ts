@@ -49,7 +49,7 @@ describe('Kubernetes activities retried on a real apiserver', function () {
   this.timeout(120_000);
   let namespace: string;
   let activities: LoadTestActivities;
-  let loadTests: ResilientInformer<LoadTestObject>;
+  let loadTests: ResilientInformer<LoadTestObject> | undefined;
   let runnerPods: ReturnType<typeof runnerPodInformer>;
   let kube: ReturnType<typeof createKubernetes>;
 
@@ -74,7 +74,8 @@ describe('Kubernetes activities retried on a real apiserver', function () {
   });
 
   after(async () => {
-    await Promise.all([loadTests.stop(), runnerPods.stop()]);
+    // Undefined when `before` failed early.
+    await Promise.all([loadTests?.stop(), runnerPods?.stop()]);
   });
 
   beforeEach(async () => {
