@@ -60,3 +60,18 @@ export function isProgressHeartbeat(details: unknown): details is ProgressHeartb
   if (typeof details !== 'object' || details === null) return false;
   return isRunnerProgress((details as { progress?: unknown }).progress);
 }
+
+/**
+ * Heartbeat details of awaitRunnersRunning once it has chosen the run's start instant (it was given `startDelayMs`),
+ * before any runner hears of it: a retried attempt reads them back (Context.info.heartbeatDetails) and sends the
+ * same instant, so no runner is told two.
+ */
+export interface StartHeartbeat {
+  startAtMs: number;
+}
+
+/** The start instant in an earlier attempt's heartbeat details (StartHeartbeat), if there is one. */
+export function heartbeatStartAtMs(details: unknown): number | undefined {
+  const startAtMs = (details as Partial<StartHeartbeat> | null | undefined)?.startAtMs;
+  return typeof startAtMs === 'number' && Number.isFinite(startAtMs) ? startAtMs : undefined;
+}

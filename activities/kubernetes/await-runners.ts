@@ -12,6 +12,8 @@ import { runnerState, type RunnerState } from './runner-pods.js';
 /** What the worker's shared pod informer offers (src/k8s ResilientInformer). */
 export interface RunnerPodCache {
   get(namespace: string | undefined, name: string): V1Pod | undefined;
+  /** Every runner pod the informer holds. */
+  list(): V1Pod[];
   on(event: 'add' | 'update' | 'delete', handler: (pod: V1Pod) => void): () => void;
   waitForSync(): Promise<void>;
 }

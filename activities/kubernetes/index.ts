@@ -3,12 +3,15 @@
  * the status subresource, and what happens is posted as Events. Every activity is idempotent: runner names are
  * deterministic, "already exists" and "not found" count as done.
  */
+import type { V1Pod } from '@kubernetes/client-node';
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import { hostname } from 'node:os';
+import { setTimeout as delay } from 'node:timers/promises';
 import type {
   EventClient,
   LoadTestClient,
   LoadTestObject,
+  LoadTestStatusPatch,
   PodClient,
   SecretClient,
   ServiceClient,
@@ -17,6 +20,7 @@ import {
   apiStatusCode,
   describeApiError,
   GENERATION_LABEL,
+  isConflict,
   isNotFound,
   LOADTEST_UID_LABEL,
   MANAGED_BY,
@@ -33,6 +37,7 @@ import {
   RUNNER_POD_REJECTED,
   type RunnersRef,
   type LoadTestActivities,
+  type LoadTestEvent,
   type LoadTestRef,
   type RunnerFailure,
   type RunnersCompleted,
@@ -40,7 +45,7 @@ import {
   type RunWatch,
   type ThresholdAbort,
 } from '../types.js';
-import type { LiveProgress, ProgressHeartbeat } from '../progress.js';
+import { heartbeatStartAtMs, type LiveProgress, type ProgressHeartbeat, type StartHeartbeat } from '../progress.js';
 import { awaitRunners, countByKind, type RunnerPodCache } from './await-runners.js';
 import { eventManifest } from './events.js';
 import {
@@ -67,8 +72,30 @@ import { formatLatency, formatRps, statusPatch } from './status.js';
 
 export type { RunnerPodCache } from './await-runners.js';
 
+/** What the worker's shared LoadTest informer offers (src/k8s loadTestInformer). */
+export interface LoadTestCache {
+  get(namespace: string | undefined, name: string): LoadTestObject | undefined;
+  /** False until the first list: until then every read is a GET. */
+  readonly hasSynced: boolean;
+}
+
+/** States a run publishes once it has settled: its runners ended (or never were), long seen by the pod informer. */
+const SETTLED_STATES: ReadonlySet<string> = new Set(['finished', 'failed']);
+/** How often a status patch computed from the cache is tried again from a fresh read when the object changed. */
+const STATUS_PATCH_ATTEMPTS = 3;
+/**
+ * How long a runner's control endpoint is tried while it does not answer, ms: its pod runs a moment before its
+ * process listens. Only then the start-at annotation (one API call, and a kubelet sync before the runner sees it).
+ */
+const CONTROL_START_PATIENCE_MS = 2000;
+
 export interface KubernetesActivityDeps {
   loadTests: LoadTestClient;
+  /**
+   * The worker's shared, started informer of LoadTests (src/k8s loadTestInformer): activities read the LoadTest
+   * there, and GET it only when the cache could be wrong (see requireLoadTest).
+   */
+  loadTestCache: LoadTestCache;
   pods: PodClient;
   services: ServiceClient;
   secrets: SecretClient;
@@ -139,16 +166,82 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
     tokens.remember(loadTest, generation, token);
   }
 
-  /** The LoadTest, if it still exists with this uid; otherwise the workflow must clean up and end. */
-  async function requireLoadTest(ref: LoadTestRef): Promise<LoadTestObject> {
-    const object = await deps.loadTests.get(ref.namespace, ref.name);
-    if (object === undefined || object.metadata.uid !== ref.uid || object.metadata.deletionTimestamp) {
-      throw ApplicationFailure.nonRetryable(
-        `LoadTest ${ref.namespace}/${ref.name} (uid ${ref.uid}) is gone`,
-        LOADTEST_GONE,
-      );
-    }
+  /**
+   * The LoadTest, if it still exists with this uid; otherwise the workflow must clean up and end. Read from the
+   * worker's LoadTest cache; one GET confirms what only a stale cache could say: that the LoadTest is not there
+   * (created a moment ago) or has another uid (the cache has not seen it replaced). A deletionTimestamp on our
+   * uid is final. With `fresh`, and before the cache's first list, it is a GET.
+   */
+  async function requireLoadTest(ref: LoadTestRef, fresh = false): Promise<LoadTestObject> {
+    const gone = () =>
+      ApplicationFailure.nonRetryable(`LoadTest ${ref.namespace}/${ref.name} (uid ${ref.uid}) is gone`, LOADTEST_GONE);
+    let object = fresh || !deps.loadTestCache.hasSynced ? undefined : deps.loadTestCache.get(ref.namespace, ref.name);
+    if (object?.metadata.uid !== ref.uid) object = await deps.loadTests.get(ref.namespace, ref.name);
+    if (object === undefined || object.metadata.uid !== ref.uid || object.metadata.deletionTimestamp) throw gone();
     return object;
+  }
+
+  /**
+   * Patches `.status` with what `build` makes of the LoadTest as it is (undefined: write nothing). `build` sees the
+   * cached object, and the patch carries its resourceVersion as a precondition: when the object changed since the
+   * cache saw it, the API server refuses the patch (409) and it is built again from a GET.
+   */
+  async function patchStatusOf(
+    ref: LoadTestRef,
+    build: (current: LoadTestObject) => LoadTestStatusPatch | undefined,
+  ): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await requireLoadTest(ref, attempt > 1);
+      const patch = build(current);
+      if (patch === undefined) return;
+      const { resourceVersion } = current.metadata;
+      try {
+        await deps.loadTests.patchStatus(
+          ref.namespace,
+          ref.name,
+          patch,
+          resourceVersion === undefined ? undefined : { resourceVersion },
+        );
+        return;
+      } catch (error) {
+        // Deleted in between: say so as LoadTestGone (when it is) rather than as a failed patch.
+        if (isNotFound(error)) await requireLoadTest(ref, true);
+        if (!isConflict(error) || attempt >= STATUS_PATCH_ATTEMPTS) throw error;
+      }
+    }
+  }
+
+  /** Records `event` about the LoadTest: one Event per (LoadTest, generation, reason), however often retried. */
+  async function recordEvent(loadTest: LoadTestRef, event: LoadTestEvent): Promise<void> {
+    await deps.events.create(eventManifest(loadTest, event, new Date(), instance));
+  }
+
+  /**
+   * The LoadTest's runner pods (every generation) as the worker's pod informer holds them, but those already being
+   * deleted (a retry deletes nothing twice).
+   */
+  async function cachedRunnersOf(loadTest: LoadTestRef): Promise<V1Pod[]> {
+    await deps.runnerPods.waitForSync();
+    return deps.runnerPods
+      .list()
+      .filter(
+        (pod) =>
+          pod.metadata?.namespace === loadTest.namespace &&
+          pod.metadata.labels?.[LOADTEST_UID_LABEL] === loadTest.uid &&
+          pod.metadata.deletionTimestamp === undefined,
+      );
+  }
+
+  /** Deletes `pods` (runners of the LoadTest), heartbeating each; returns the names of those it deleted. */
+  async function deletePods(loadTest: LoadTestRef, pods: readonly V1Pod[]): Promise<string[]> {
+    const deleted: string[] = [];
+    const context = Context.current();
+    await forEachLimited(pods, concurrency, async (pod) => {
+      const name = pod.metadata!.name!;
+      context.heartbeat({ deleting: name });
+      if (await deps.pods.delete(loadTest.namespace, name)) deleted.push(name);
+    });
+    return deleted.sort();
   }
 
   /** Deletes the runner pods of one generation of the LoadTest. */
@@ -164,11 +257,9 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
 
   /** Sets `.status.message` while the LoadTest still shows this generation pending, and only then. */
   async function showPendingMessage({ loadTest, generation }: RunnersRef, message: string): Promise<void> {
-    const current = await deps.loadTests.get(loadTest.namespace, loadTest.name);
-    const status = current?.status;
-    if (current?.metadata?.uid !== loadTest.uid || status?.state !== 'pending') return;
-    if (status.observedGeneration !== generation) return;
-    await deps.loadTests.patchStatus(loadTest.namespace, loadTest.name, { message });
+    await patchStatusOf(loadTest, ({ status }) =>
+      status?.state === 'pending' && status.observedGeneration === generation ? { message } : undefined,
+    );
   }
 
   function runnerStateOf(namespace: string, runner: string): RunnerState | undefined {
@@ -183,6 +274,48 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
       rps: formatRps(view.rps),
       p99: formatLatency(view.p99Ms),
     });
+  }
+
+  /**
+   * Tells every runner to start sending at `startAtMs`: through its control endpoint, else (no endpoint, no answer)
+   * through the start-at annotation its pod's Downward API file shows it. Heartbeats the instant with each runner.
+   */
+  async function startAll({ loadTest, generation, runners }: RunnersRef, startAtMs: number): Promise<void> {
+    const context = Context.current();
+    let started = 0;
+    let annotated = 0;
+    await forEachLimited(runners, concurrency, async (name) => {
+      // Through the runner's control endpoint: milliseconds, where the annotation takes a kubelet sync.
+      const control = await controlOf(loadTest, generation, name);
+      const answered = control !== undefined && (await startThrough(control, startAtMs));
+      if (!answered) {
+        // No endpoint (a runner created before them) or no answer: the annotation reaches it all the same.
+        // A missing runner is reported by awaitRunnersCompleted, with the reason.
+        await deps.pods.annotate(loadTest.namespace, name, { [START_AT_ANNOTATION]: String(startAtMs) });
+        annotated++;
+      }
+      context.heartbeat({ startAtMs, started: ++started, annotated });
+    });
+  }
+
+  /**
+   * The start instant an earlier attempt already sent to some runner although its heartbeat of it was lost: from a
+   * start-at annotation the pod informer shows, else from a runner's control endpoint. Undefined when none has one.
+   */
+  async function startAtAlreadySent({ loadTest, generation, runners }: RunnersRef): Promise<number | undefined> {
+    for (const name of runners) {
+      const pod = deps.runnerPods.get(loadTest.namespace, name);
+      const annotated = Number(pod?.metadata?.annotations?.[START_AT_ANNOTATION]);
+      if (Number.isFinite(annotated) && annotated > 0) return annotated;
+    }
+    let sent: number | undefined;
+    await forEachLimited(runners, concurrency, async (name) => {
+      if (sent !== undefined) return;
+      const control = await controlOf(loadTest, generation, name);
+      const snapshot = await control?.progress().catch(() => undefined);
+      sent ??= snapshot?.startAtMs;
+    });
+    return sent;
   }
 
   async function awaitRunnersCompleted(input: RunnersRef & { watch?: RunWatch }): Promise<RunnersCompleted> {
@@ -335,9 +468,17 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
       return missing === undefined ? { ok: true } : { ok: false, reason: missing };
     },
 
-    async createRunners({ loadTest, generation, spec }) {
+    async createRunners({ loadTest, generation, spec, replaceOthers, createdEvent }) {
       await requireLoadTest(loadTest);
       const manifests = runnerManifests(loadTest, generation, spec, deps.runnerImage);
+      if (replaceOthers === true) {
+        // Runners of other generations were created by earlier runs, long enough ago for the informer to hold
+        // them: no LIST. This generation's own are kept (a retry finds them).
+        const others = (await cachedRunnersOf(loadTest)).filter(
+          (pod) => pod.metadata?.labels?.[GENERATION_LABEL] !== String(generation),
+        );
+        await deletePods(loadTest, others);
+      }
       await ensureControlSecret(loadTest, generation);
       const context = Context.current();
       let created = 0;
@@ -373,10 +514,22 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
         }
         throw error;
       }
-      return manifests.map((manifest) => manifest.metadata!.name!);
+      const names = manifests.map((manifest) => manifest.metadata!.name!);
+      if (createdEvent !== undefined) {
+        await recordEvent(loadTest, {
+          type: 'Normal',
+          reason: 'RunnersCreated',
+          message: `created runners ${names.join(', ')}`,
+          generation: createdEvent.generation,
+        });
+      }
+      return names;
     },
 
     async awaitRunnersRunning(input) {
+      const context = Context.current();
+      // The start time an earlier attempt chose and heartbeated: a runner that got it must not get another.
+      const carried = input.startDelayMs === undefined ? undefined : heartbeatStartAtMs(context.info.heartbeatDetails);
       // Why runners wait (unschedulable, an image being pulled) becomes the LoadTest's message while it is pending,
       // so a user sees it in `kubectl get ld -o wide` without looking at pods. Only on a change: a few calls a run.
       let shown = '';
@@ -388,8 +541,9 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
         const message = `waiting for ${input.runners.length} runner(s) to start: ${reason}`;
         showing = showing.then(() => showPendingMessage(input, message)).catch(() => undefined);
       };
+      let running: RunnersRunning;
       try {
-        return await awaitRunners<RunnersRunning>(
+        running = await awaitRunners<RunnersRunning>(
           deps.runnerPods,
           deps.pods,
           input,
@@ -404,6 +558,9 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
             heartbeatIntervalMs,
             missingGraceMs,
             timeoutMs: input.timeoutMs,
+            // Waiting again after an earlier attempt chose the start time: the heartbeat keeps it for the next one.
+            heartbeatDetails:
+              carried === undefined ? undefined : (states) => ({ ...countByKind(states), startAtMs: carried }),
             onTimeout: (states) => {
               const [runner, state] = [...states].find(([, s]) => s?.kind !== 'running' && s?.kind !== 'succeeded')!;
               const detail = state?.kind === 'pending' && state.detail ? ` (${state.detail})` : '';
@@ -414,27 +571,19 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
       } finally {
         await showing;
       }
+      if (running.kind !== 'running' || input.startDelayMs === undefined) return running;
+      const startAtMs =
+        carried ??
+        (context.info.attempt > 1 ? await startAtAlreadySent(input) : undefined) ??
+        Date.now() + input.startDelayMs;
+      // Heartbeated before any runner hears of it, so that a retried attempt sends the same instant.
+      context.heartbeat({ startAtMs } satisfies StartHeartbeat);
+      await startAll(input, startAtMs);
+      return { kind: 'running', startAtMs };
     },
 
-    async startRunners({ loadTest, generation, runners, startAtMs }) {
-      const context = Context.current();
-      let started = 0;
-      let annotated = 0;
-      await forEachLimited(runners, concurrency, async (name) => {
-        // Through the runner's control endpoint: milliseconds, where the annotation takes a kubelet sync.
-        const control = await controlOf(loadTest, generation, name);
-        const answered = await control?.start(startAtMs).then(
-          () => true,
-          () => false,
-        );
-        if (answered !== true) {
-          // No endpoint (a runner created before them) or no answer: the annotation reaches it all the same.
-          // A missing runner is reported by awaitRunnersCompleted, with the reason.
-          await deps.pods.annotate(loadTest.namespace, name, { [START_AT_ANNOTATION]: String(startAtMs) });
-          annotated++;
-        }
-        context.heartbeat({ started: ++started, annotated });
-      });
+    async startRunners(input) {
+      await startAll(input, input.startAtMs);
     },
 
     async awaitRunnersCompleted(input) {
@@ -488,7 +637,16 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
     },
 
     async deleteRunners({ loadTest, exceptGeneration, onlyGeneration, keepFinished }) {
-      const pods = await deps.pods.list(loadTest.namespace, runnersOf(loadTest.uid));
+      // Once the LoadTest shows its run settled, its runners ended (or were never made) long enough ago for the
+      // pod informer to hold every one: no LIST. Before that (a run cut short, perhaps while its runners were being
+      // created a moment ago) only a LIST sees them all.
+      const shown = deps.loadTestCache.hasSynced
+        ? deps.loadTestCache.get(loadTest.namespace, loadTest.name)
+        : undefined;
+      const settled = shown?.metadata.uid === loadTest.uid && SETTLED_STATES.has(shown.status?.state ?? '');
+      const pods = settled
+        ? await cachedRunnersOf(loadTest)
+        : await deps.pods.list(loadTest.namespace, runnersOf(loadTest.uid));
       const doomed = pods.filter((pod) => {
         const podGeneration = pod.metadata?.labels?.[GENERATION_LABEL];
         if (exceptGeneration !== undefined && podGeneration === String(exceptGeneration)) return false;
@@ -496,36 +654,23 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
         const phase = pod.status?.phase;
         return !(keepFinished === true && (phase === 'Succeeded' || phase === 'Failed'));
       });
-      const deleted: string[] = [];
-      const context = Context.current();
-      await forEachLimited(doomed, concurrency, async (pod) => {
-        const name = pod.metadata!.name!;
-        context.heartbeat({ deleting: name });
-        if (await deps.pods.delete(loadTest.namespace, name)) deleted.push(name);
-      });
-      return deleted.sort();
+      return deletePods(loadTest, doomed);
     },
 
-    async publishStatus({ loadTest, status }) {
-      const current = await requireLoadTest(loadTest);
-      const replicas =
-        current.metadata.generation === status.generation
-          ? (current.spec as { replicas?: number } | undefined)?.replicas
-          : undefined;
-      try {
-        await deps.loadTests.patchStatus(
-          loadTest.namespace,
-          loadTest.name,
-          statusPatch(status, current.status, replicas),
-        );
-      } catch (error) {
-        if (isNotFound(error)) await requireLoadTest(loadTest);
-        throw error;
-      }
+    async publishStatus({ loadTest, status, event }) {
+      await patchStatusOf(loadTest, (current) => {
+        const replicas =
+          current.metadata.generation === status.generation
+            ? (current.spec as { replicas?: number } | undefined)?.replicas
+            : undefined;
+        return statusPatch(status, current.status, replicas);
+      });
+      // After the status: a retry after a lost event writes the same status again (a no-op) and posts it.
+      if (event !== undefined) await recordEvent(loadTest, event);
     },
 
     async recordEvent({ loadTest, event }) {
-      await deps.events.create(eventManifest(loadTest, event, new Date(), instance));
+      await recordEvent(loadTest, event);
     },
 
     async publishRunHistory({ loadTest, report }) {
@@ -538,7 +683,7 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
           ...(report.nextScheduleTime === undefined ? {} : { nextScheduleTime: report.nextScheduleTime }),
         });
       } catch (error) {
-        if (isNotFound(error)) await requireLoadTest(loadTest);
+        if (isNotFound(error)) await requireLoadTest(loadTest, true);
         throw error;
       }
     },
@@ -589,6 +734,24 @@ function firstFailure(states: ReadonlyMap<string, RunnerState | undefined>): Run
     if (state?.kind === 'failed') return { kind: 'failed', runner, reason: state.reason };
   }
   return undefined;
+}
+
+/**
+ * Tells one runner the start instant through its control endpoint; true once it took it. A runner that does not
+ * answer yet (its process still opening the port) is asked again, backing off, for CONTROL_START_PATIENCE_MS at
+ * most and never past the instant; one that refuses (4xx) is not.
+ */
+async function startThrough(control: RunnerControl, startAtMs: number): Promise<boolean> {
+  const giveUpAt = Math.min(Date.now() + CONTROL_START_PATIENCE_MS, startAtMs);
+  for (let waitMs = 50; ; waitMs *= 2) {
+    try {
+      await control.start(startAtMs);
+      return true;
+    } catch (error) {
+      if (error instanceof ControlRefused || Date.now() + waitMs > giveUpAt) return false;
+    }
+    await delay(waitMs);
+  }
 }
 
 /** Runs `fn` over `items`, at most `limit` at a time; rejects with the first error after all have settled. */

@@ -28,7 +28,7 @@ import { localSecretsProblem } from '../../src/loadtest/secrets.js';
 import type { LoadTestSpec } from '../../src/loadtest/spec.js';
 import { runnerArgs, runnerName, runnerOptionsFromSpec, type RunnerSummary } from '../../src/runner/contract.js';
 import { mergeSummaries } from '../../src/runner/merge.js';
-import { combineRunnerProgress, type ProgressHeartbeat } from '../progress.js';
+import { combineRunnerProgress, heartbeatStartAtMs, type ProgressHeartbeat, type StartHeartbeat } from '../progress.js';
 import type { LocalRunners, RunnerProcess } from './runners.js';
 
 export { LocalRunners, defaultRunnerCommand, type LocalRunnersOptions } from './runners.js';
@@ -97,6 +97,19 @@ export function createLocalActivities(deps: LocalActivitiesDeps): LoadTestActivi
   const runnersOf = (ref: RunnersRef): Array<RunnerProcess | string> =>
     ref.runners.map((name) => runners.get(ref.loadTest, name) ?? name);
 
+  /** Writes the start instant into every runner's start-at file. */
+  const startAll = async (ref: RunnersRef, startAtMs: number): Promise<void> => {
+    for (const runner of runnersOf(ref)) {
+      if (typeof runner !== 'string') await runners.setStartAt(runner, startAtMs);
+    }
+    logger?.info({ loadTest: ref.loadTest, startAt: new Date(startAtMs).toISOString() }, 'runners started');
+  };
+
+  const recordEvent = (loadTest: LoadTestRef, event: LoadTestEvent): void => {
+    board.record(loadTest, event);
+    logger?.info({ loadTest, ...event }, 'event');
+  };
+
   return {
     async checkTarget({ spec }) {
       const url = localTargetUrl(spec);
@@ -106,16 +119,29 @@ export function createLocalActivities(deps: LocalActivitiesDeps): LoadTestActivi
       return canConnect(url, connectTimeoutMs);
     },
 
-    createRunners({ loadTest, generation, spec }) {
+    async createRunners({ loadTest, generation, spec, replaceOthers, createdEvent }) {
       if (localTargetUrl(spec) === undefined) {
         throw ApplicationFailure.nonRetryable(noUrlReason(spec), INVALID_SPEC);
       }
       const secrets = localSecretsProblem(spec.test);
       if (secrets !== undefined) throw ApplicationFailure.nonRetryable(secrets, INVALID_SPEC);
       const flags = runnerArgs(runnerOptionsFromSpec(spec, loadTest.namespace)).slice(1); // without "runner"
+      if (replaceOthers === true) {
+        const others = runners.of(loadTest).filter((runner) => runner.generation !== generation);
+        await Promise.all(others.map((runner) => runners.remove(runner)));
+      }
       const names = Array.from({ length: spec.replicas }, (_, index) => runnerName(loadTest.name, generation, index));
       for (const name of names) runners.start(loadTest, generation, name, ['runner', ...flags]);
-      return Promise.resolve(names);
+      if (createdEvent !== undefined) {
+        const message = `created runners ${names.join(', ')}`;
+        recordEvent(loadTest, {
+          type: 'Normal',
+          reason: 'RunnersCreated',
+          message,
+          generation: createdEvent.generation,
+        });
+      }
+      return names;
     },
 
     async awaitRunnersRunning(ref) {
@@ -124,14 +150,17 @@ export function createLocalActivities(deps: LocalActivitiesDeps): LoadTestActivi
         const failed = await runner.started;
         if (failed?.kind === 'failed') return { kind: 'failed', runner: runner.name, reason: failed.reason };
       }
-      return { kind: 'running' } satisfies RunnersRunning;
+      if (ref.startDelayMs === undefined) return { kind: 'running' } satisfies RunnersRunning;
+      // One instant per run, also across attempts: an earlier attempt's, from its heartbeat, when it chose one.
+      const context = activityContext();
+      const startAtMs = heartbeatStartAtMs(context?.info.heartbeatDetails) ?? Date.now() + ref.startDelayMs;
+      context?.heartbeat({ startAtMs } satisfies StartHeartbeat);
+      await startAll(ref, startAtMs);
+      return { kind: 'running', startAtMs } satisfies RunnersRunning;
     },
 
     async startRunners(ref) {
-      for (const runner of runnersOf(ref)) {
-        if (typeof runner !== 'string') await runners.setStartAt(runner, ref.startAtMs);
-      }
-      logger?.info({ loadTest: ref.loadTest, startAt: new Date(ref.startAtMs).toISOString() }, 'runners started');
+      await startAll(ref, ref.startAtMs);
     },
 
     async awaitRunnersCompleted(ref) {
@@ -250,15 +279,15 @@ export function createLocalActivities(deps: LocalActivitiesDeps): LoadTestActivi
       return doomed.map((runner) => runner.name);
     },
 
-    publishStatus({ loadTest, status }) {
+    publishStatus({ loadTest, status, event }) {
       board.publish(loadTest, status);
       logger?.info({ loadTest, state: status.state, message: status.message }, 'status');
+      if (event !== undefined) recordEvent(loadTest, event);
       return Promise.resolve();
     },
 
     recordEvent({ loadTest, event }) {
-      board.record(loadTest, event);
-      logger?.info({ loadTest, ...event }, 'event');
+      recordEvent(loadTest, event);
       return Promise.resolve();
     },
 
@@ -267,6 +296,15 @@ export function createLocalActivities(deps: LocalActivitiesDeps): LoadTestActivi
       return Promise.resolve();
     },
   };
+}
+
+/** The activity's context, or undefined when called outside an activity (local mode's tests call some directly). */
+function activityContext(): Context | undefined {
+  try {
+    return Context.current();
+  } catch {
+    return undefined;
+  }
 }
 
 /** Resolves with the first runner failure, or with the merged results once every runner has succeeded. */

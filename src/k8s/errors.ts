@@ -10,6 +10,8 @@ export function apiStatusCode(error: unknown): number | undefined {
 
 export const isNotFound = (error: unknown): boolean => apiStatusCode(error) === 404;
 export const isAlreadyExists = (error: unknown): boolean => apiStatusCode(error) === 409;
+/** 409 on an update or patch: its resourceVersion precondition failed (the object changed since it was read). */
+export const isConflict = (error: unknown): boolean => apiStatusCode(error) === 409;
 export const isGone = (error: unknown): boolean => apiStatusCode(error) === 410;
 
 /** The API server's own message when there is one ("pods \"x\" is forbidden: ..."), else the error's. */

@@ -41,7 +41,17 @@ export interface LoadTestClient {
   get(namespace: string, name: string): Promise<LoadTestObject | undefined>;
   /** Every LoadTest, or those of one namespace. */
   list(namespace?: string): Promise<LoadTestList>;
-  patchStatus(namespace: string, name: string, status: LoadTestStatusPatch): Promise<void>;
+  /**
+   * Merges `status` into `.status`. With `resourceVersion`, only into that version of the object: when it has
+   * changed since (or the object is another one of the same name), the API server refuses with 409 Conflict
+   * (isConflict) and writes nothing, so a patch computed from a cached copy never overwrites what it did not see.
+   */
+  patchStatus(
+    namespace: string,
+    name: string,
+    status: LoadTestStatusPatch,
+    precondition?: { resourceVersion: string },
+  ): Promise<void>;
   /**
    * Deletes the LoadTest with this uid (its runner pods go with it); false when it does not exist, or exists with
    * another uid (a LoadTest of the same name created since, which is not this one to delete).
@@ -89,9 +99,15 @@ export class KubernetesLoadTests implements LoadTestClient {
     return { items: list.items, resourceVersion: list.metadata?.resourceVersion ?? '' };
   }
 
-  async patchStatus(namespace: string, name: string, status: LoadTestStatusPatch): Promise<void> {
+  async patchStatus(
+    namespace: string,
+    name: string,
+    status: LoadTestStatusPatch,
+    precondition?: { resourceVersion: string },
+  ): Promise<void> {
+    const body = precondition === undefined ? { status } : { metadata: { ...precondition }, status };
     await this.api.patchNamespacedCustomObjectStatus(
-      { ...this.resource, namespace, name, body: { status } },
+      { ...this.resource, namespace, name, body },
       setHeaderOptions('Content-Type', PatchStrategy.MergePatch),
     );
   }

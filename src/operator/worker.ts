@@ -1,6 +1,7 @@
 /**
  * `loadtest-operator worker`: runs LoadTest workflows and their Kubernetes activities. One shared informer of
- * runner pods serves every waiting activity. Stops on SIGTERM/SIGINT (Temporal's runtime shuts the worker
+ * runner pods serves every waiting activity and every clean-up, and one of LoadTests every read of a LoadTest
+ * (activities/kubernetes GET one only where the cache could be wrong). Stops on SIGTERM/SIGINT (Temporal's runtime shuts the worker
  * down, letting running activities finish within the grace time), then closes the informer and connection.
  */
 import { Worker } from '@temporalio/worker';
@@ -8,7 +9,7 @@ import type { Logger } from 'pino';
 import { createKubernetesActivities } from '../../activities/kubernetes/index.js';
 import { createScheduleActivities } from '../../activities/schedules.js';
 import type { OperatorConfig } from '../config.js';
-import { createKubernetes, loadKubeConfig, runnerPodInformer } from '../k8s/index.js';
+import { createKubernetes, loadKubeConfig, loadTestInformer, runnerPodInformer } from '../k8s/index.js';
 import { clientOverWorker, connectWorker, workerDataConverter } from '../temporal/connection.js';
 import { workflowCodeOptions } from '../temporal/workflow-bundle.js';
 import { startHealthServer } from './health.js';
@@ -37,11 +38,21 @@ export async function runWorker(config: OperatorConfig, log: Logger): Promise<vo
   observeRunnerStarts(runnerPods, metrics);
   runnerPods.on('synced', () => metrics.relisted('pods'));
   runnerPods.start();
+  const loadTests = loadTestInformer(
+    kube,
+    {
+      onError: (error, retryInMs) => log.warn({ err: error, retryInMs }, 'LoadTest watch failed'),
+      onWatchRestart: (reason) => metrics.watchRestarted('loadtests', reason),
+    },
+    config.watchNamespace,
+  );
+  loadTests.on('synced', () => metrics.relisted('loadtests'));
+  loadTests.start();
   const connection = await connectWorker({ address: config.temporalAddress, namespace: config.temporalNamespace });
   let worker: Worker | undefined;
   const health = await startHealthServer(
     config.healthPort,
-    () => runnerPods.hasSynced && worker?.getState() === 'RUNNING',
+    () => runnerPods.hasSynced && loadTests.hasSynced && worker?.getState() === 'RUNNING',
     metrics.scrape,
   );
   try {
@@ -61,6 +72,7 @@ export async function runWorker(config: OperatorConfig, log: Logger): Promise<vo
           secrets: countingClient(kube.secrets, 'secrets', metrics),
           events: countingClient(kube.events, 'events', metrics),
           runnerPods,
+          loadTestCache: loadTests,
           runnerImage: config.runnerImage,
         }),
       },
@@ -79,6 +91,7 @@ export async function runWorker(config: OperatorConfig, log: Logger): Promise<vo
   } finally {
     await health.close();
     await runnerPods.stop();
+    await loadTests.stop();
     await connection.close();
   }
 }

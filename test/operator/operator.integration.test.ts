@@ -157,16 +157,24 @@ describe('operator on the test bed', function () {
       object.status?.message ?? '',
       /^runner failing-g1-[01] exited with code 1 \(some requests failed\): 3 of 3 requests failed \(status 500: 3\)$/,
     );
-    const events = await getJson<{ items: Array<{ type: string; reason: string; message: string }> }>([
-      'get',
-      'events',
-      '-n',
-      namespace,
-      '--field-selector',
-      `involvedObject.uid=${object.metadata.uid},type=Warning`,
-    ]);
+    // The Event is posted after the status is written: wait for it rather than race it.
+    const events = await eventually(
+      async () => {
+        const list = await getJson<{ items: Array<{ type: string; reason: string; message: string }> }>([
+          'get',
+          'events',
+          '-n',
+          namespace,
+          '--field-selector',
+          `involvedObject.uid=${object.metadata.uid},type=Warning`,
+        ]);
+        return list.items.length > 0 ? list.items : undefined;
+      },
+      30_000,
+      'a Warning Event of the failed LoadTest',
+    );
     assert.deepEqual(
-      events.items.map((event) => [event.reason, event.message]),
+      events.map((event) => [event.reason, event.message]),
       [['Failed', object.status?.message]],
     );
     await keepHistory('runner-failed', object);

@@ -38,6 +38,9 @@ const GRANTED: Record<Component, string[][]> = {
     ['get', LOADTESTS],
   ],
   worker: [
+    // The LoadTest informer lists and watches; a GET confirms what a stale cache could get wrong.
+    ['list', LOADTESTS],
+    ['watch', LOADTESTS],
     ['get', LOADTESTS],
     // spec.ttlSecondsAfterFinished: the worker deletes a LoadTest whose time is up.
     ['delete', LOADTESTS],
@@ -83,12 +86,10 @@ const DENIED: Record<Component, string[][]> = {
     ['watch', 'secrets'],
     ['update', 'secrets'],
     ['patch', 'secrets'],
-    // It writes status, never a spec, and never creates or lists LoadTests (the watcher does that).
+    // It writes status, never a spec, and never creates LoadTests.
     ['update', LOADTESTS],
     ['patch', LOADTESTS],
     ['create', LOADTESTS],
-    ['list', LOADTESTS],
-    ['watch', LOADTESTS],
     ['update', LOADTESTS, '--subresource=status'],
     // Its pods run a fixed command; it does not enter or change running ones.
     ['create', 'pods', '--subresource=exec'],

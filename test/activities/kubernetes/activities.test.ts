@@ -42,6 +42,7 @@ describe('Kubernetes activities', () => {
       secrets: new FakeSecrets(),
       pods,
       loadTests,
+      loadTestCache: loadTests.cache,
       services,
       events,
       runnerPods: cache,

@@ -11,11 +11,12 @@ import type {
   SecretClient,
   ServiceClient,
 } from '../../../src/k8s/index.js';
-import type { RunnerPodCache } from '../../../activities/kubernetes/index.js';
+import type { LoadTestCache, RunnerPodCache } from '../../../activities/kubernetes/index.js';
 import { createMergeHistogram, encodeHistogram } from '../../../src/runner/histogram.js';
 import type { RunnerSummary } from '../../../src/runner/contract.js';
 
 const notFound = () => Object.assign(new Error('not found'), { code: 404 });
+const conflict = () => Object.assign(new Error('the object has been modified'), { code: 409 });
 
 export class FakePods implements PodClient {
   readonly pods = new Map<string, V1Pod>();
@@ -55,9 +56,17 @@ export class FakePods implements PodClient {
   }
 }
 
+/**
+ * LoadTests: every status patch bumps the object's resourceVersion, and a patch with a resourceVersion
+ * precondition that no longer matches is refused with 409, as the API server does. `cache` is what a worker's
+ * LoadTest informer would show: these objects, as they are, unless a test makes it lag (FakeLoadTestCache.lag).
+ */
 export class FakeLoadTests implements LoadTestClient {
   readonly objects = new Map<string, LoadTestObject>();
   readonly patches: LoadTestStatusPatch[] = [];
+  /** Every call: `get <name>`, `patch <name>` (a refused one too). */
+  readonly calls: string[] = [];
+  readonly cache = new FakeLoadTestCache(this.objects);
 
   add(namespace: string, name: string, uid: string, spec: unknown = {}, generation = 1): LoadTestObject {
     const object: LoadTestObject = {
@@ -70,16 +79,33 @@ export class FakeLoadTests implements LoadTestClient {
     return object;
   }
   get(namespace: string, name: string) {
-    return Promise.resolve(this.objects.get(`${namespace}/${name}`));
+    this.calls.push(`get ${name}`);
+    const object = this.objects.get(`${namespace}/${name}`);
+    // A copy, as from the server: later patches do not change what a caller read.
+    return Promise.resolve(object === undefined ? undefined : structuredClone(object));
   }
   list(): Promise<LoadTestList> {
     return Promise.resolve({ items: [...this.objects.values()], resourceVersion: '1' });
   }
-  patchStatus(namespace: string, name: string, status: LoadTestStatusPatch) {
+  patchStatus(
+    namespace: string,
+    name: string,
+    status: LoadTestStatusPatch,
+    precondition?: { resourceVersion: string },
+  ) {
+    this.calls.push(`patch ${name}`);
     const object = this.objects.get(`${namespace}/${name}`);
     if (object === undefined) return Promise.reject(notFound());
+    if (precondition !== undefined && precondition.resourceVersion !== object.metadata.resourceVersion) {
+      return Promise.reject(conflict());
+    }
     this.patches.push(status);
-    object.status = { ...object.status, ...(status as object) };
+    // A new object, as the server stores a new version: copies read before keep the old one.
+    this.objects.set(`${namespace}/${name}`, {
+      ...object,
+      metadata: { ...object.metadata, resourceVersion: String(Number(object.metadata.resourceVersion ?? 0) + 1) },
+      status: { ...object.status, ...(status as object) },
+    });
     return Promise.resolve();
   }
   deleteWithUid(namespace: string, name: string, uid: string) {
@@ -129,6 +155,30 @@ export class FakeEvents implements EventClient {
   }
 }
 
+/**
+ * A LoadTest informer's cache over FakeLoadTests' objects: current, unless a test makes it show an object as it
+ * was (or not at all) with `lag`, as an informer that has not yet seen the latest watch events does.
+ */
+export class FakeLoadTestCache implements LoadTestCache {
+  private readonly lagging = new Map<string, LoadTestObject | undefined>();
+  hasSynced = true;
+
+  constructor(private readonly objects: ReadonlyMap<string, LoadTestObject>) {}
+
+  get(namespace: string | undefined, name: string) {
+    const key = `${namespace}/${name}`;
+    return this.lagging.has(key) ? this.lagging.get(key) : this.objects.get(key);
+  }
+  /** From now on shows `object` (undefined: none) for its key, whatever happens to the real one. */
+  lag(namespace: string, name: string, object: LoadTestObject | undefined) {
+    this.lagging.set(`${namespace}/${name}`, object === undefined ? undefined : structuredClone(object));
+  }
+  /** Catches up: shows the objects as they are. */
+  catchUp() {
+    this.lagging.clear();
+  }
+}
+
 /** A pod cache a test drives by hand, as the informer would from watch events. */
 export class FakePodCache implements RunnerPodCache {
   private readonly pods = new Map<string, V1Pod>();
@@ -136,6 +186,9 @@ export class FakePodCache implements RunnerPodCache {
 
   get(namespace: string | undefined, name: string) {
     return this.pods.get(`${namespace}/${name}`);
+  }
+  list() {
+    return [...this.pods.values()];
   }
   on(event: 'add' | 'update' | 'delete', handler: (pod: V1Pod) => void) {
     this.emitter.on(event, handler);

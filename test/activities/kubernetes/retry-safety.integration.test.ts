@@ -11,8 +11,16 @@ import { DefaultLogger } from '@temporalio/worker';
 import { strict as assert } from 'node:assert';
 import { createKubernetesActivities } from '../../../activities/kubernetes/index.js';
 import type { LoadTestActivities, LoadTestEvent, LoadTestRef, StatusReport } from '../../../activities/types.js';
-import { createKubernetes, loadKubeConfig, runnerPodInformer } from '../../../src/k8s/index.js';
+import {
+  createKubernetes,
+  loadKubeConfig,
+  loadTestInformer,
+  runnerPodInformer,
+  type LoadTestObject,
+  type ResilientInformer,
+} from '../../../src/k8s/index.js';
 import { validateLoadTestSpec, type LoadTestSpec } from '../../../src/loadtest/spec.js';
+import { START_AT_ANNOTATION } from '../../../src/runner/contract.js';
 import { ensureCrd } from '../../operator/cluster.js';
 import { apply, createNamespace, getJson, kubectlOk, kubectlWait } from '../../support/kubectl.js';
 
@@ -41,19 +49,33 @@ describe('Kubernetes activities retried on a real apiserver', function () {
   this.timeout(120_000);
   let namespace: string;
   let activities: LoadTestActivities;
+  let loadTests: ResilientInformer<LoadTestObject> | undefined;
+  let runnerPods: ReturnType<typeof runnerPodInformer>;
+  let kube: ReturnType<typeof createKubernetes>;
 
   before(async () => {
     await ensureCrd();
-    const kube = createKubernetes(loadKubeConfig(process.env.KUBECONFIG));
+    kube = createKubernetes(loadKubeConfig(process.env.KUBECONFIG));
+    // The worker's informers: the activities read LoadTests and runner pods there.
+    loadTests = loadTestInformer(kube);
+    runnerPods = runnerPodInformer(kube);
+    loadTests.start();
+    runnerPods.start();
+    await Promise.all([loadTests.waitForSync(), runnerPods.waitForSync()]);
     activities = createKubernetesActivities({
       ...kube,
-      // Not started: none of these activities waits on runners.
-      runnerPods: runnerPodInformer(kube),
+      runnerPods,
+      loadTestCache: loadTests,
       runnerImage: 'loadtest-operator:dev',
       // One pod at a time, so an attempt stopped after its first create leaves exactly one pod.
       concurrency: 1,
       instance: 'retry-safety-test',
     });
+  });
+
+  after(async () => {
+    // Undefined when `before` failed early.
+    await Promise.all([loadTests?.stop(), runnerPods?.stop()]);
   });
 
   beforeEach(async () => {
@@ -185,6 +207,100 @@ describe('Kubernetes activities retried on a real apiserver', function () {
     const twice = await getJson<LoadTestJson>('ld/shown', namespace);
     assert.deepEqual(twice.status, once.status);
     assert.equal(twice.metadata.resourceVersion, once.metadata.resourceVersion, 'the second patch wrote nothing');
+  });
+
+  /** The LoadTest's Events: [reason, message, count], by name. */
+  async function eventsOf(uid: string): Promise<Array<readonly [string, string, number]>> {
+    const args = ['get', 'events', '-n', namespace, '--field-selector', `involvedObject.uid=${uid}`, '-o', 'json'];
+    const list = JSON.parse(await kubectlOk(args)) as { items: EventJson[] };
+    return list.items
+      .sort((a, b) => a.metadata.name.localeCompare(b.metadata.name))
+      .map((item) => [item.reason, item.message, item.count] as const);
+  }
+
+  /** Resolves once the worker's pod informer holds `names` (a watch event away from their creation). */
+  function informerHolds(names: readonly string[]): Promise<void> {
+    return new Promise((resolve) => {
+      const check = () => {
+        if (!names.every((name) => runnerPods.get(namespace, name) !== undefined)) return;
+        stop();
+        resolve();
+      };
+      const stop = runnerPods.on('add', check);
+      check();
+    });
+  }
+
+  it('createRunners with replaceOthers and createdEvent, retried: the other generations go once, one RunnersCreated Event', async () => {
+    const { ref, spec } = await createLoadTest('lean', 2);
+    const earlier = await attempt(activities.createRunners, { loadTest: ref, generation: 1, spec }, 1);
+    await informerHolds(earlier);
+    const input = { loadTest: ref, generation: 2, spec, replaceOthers: true, createdEvent: { generation: 2 } };
+
+    const names = await attempt(activities.createRunners, input, 1);
+    assert.deepEqual(await attempt(activities.createRunners, input, 2), names);
+
+    assert.deepEqual(names, ['lean-g2-0', 'lean-g2-1']);
+    for (const name of earlier) await kubectlWait(`pod/${name}`, '--for=delete', 60, namespace);
+    assert.deepEqual([...(await pods()).keys()], names);
+    assert.deepEqual(await eventsOf(ref.uid), [['RunnersCreated', 'created runners lean-g2-0, lean-g2-1', 1]]);
+  });
+
+  it('awaitRunnersRunning with startDelayMs starts the runners through their control endpoints; retried without its heartbeat, it sends the same instant', async () => {
+    const { ref, spec } = await createLoadTest('started', 2);
+    const runners = await attempt(activities.createRunners, { loadTest: ref, generation: 1, spec }, 1);
+    // A minute ahead: the runners wait at the start line for the rest of the test.
+    const input = { loadTest: ref, generation: 1, runners, timeoutMs: 120_000, startDelayMs: 60_000 };
+
+    const first = await attempt(activities.awaitRunnersRunning, input, 1);
+    assert.equal(first.kind, 'running', JSON.stringify(first));
+    const startAtMs = first.kind === 'running' ? first.startAtMs : undefined;
+    assert.ok(startAtMs !== undefined);
+    // Its completion lost, and its heartbeat too: the retry finds the instant the runners already have.
+    assert.deepEqual(await attempt(activities.awaitRunnersRunning, input, 2), first);
+
+    for (const name of runners) {
+      const pod = await getJson<{ metadata: { annotations?: Record<string, string> } }>(`pod/${name}`, namespace);
+      assert.equal(pod.metadata.annotations?.[START_AT_ANNOTATION], undefined, `${name}: started without an API call`);
+    }
+  });
+
+  it('publishStatus built from a cache that has not seen the latest write is refused by the API server and built again: nothing it did not see is lost', async () => {
+    const { ref } = await createLoadTest('lagging', 1);
+    const before = await getJson<LoadTestObject>('ld/lagging', namespace);
+    const specApplied = { status: 'True' as const, reason: 'AppliedLive', message: 'applied', generation: 2 };
+    const executing: StatusReport = {
+      state: 'executing',
+      generation: 1,
+      children: ['lagging-g1-0'],
+      message: 'sending',
+      transitionTime: '2026-01-02T03:04:05.000Z',
+      specApplied,
+    };
+    await attempt(activities.publishStatus, { loadTest: ref, status: executing }, 1);
+    // The same activities over a cache that still shows the LoadTest as it was before that write.
+    const lagging = createKubernetesActivities({
+      ...kube,
+      runnerPods,
+      loadTestCache: { hasSynced: true, get: () => before },
+      runnerImage: 'loadtest-operator:dev',
+      instance: 'retry-safety-test',
+    });
+
+    const later = { ...executing, message: 'still sending', transitionTime: '2026-01-02T03:04:09.000Z' };
+    delete later.specApplied;
+    await attempt(lagging.publishStatus, { loadTest: ref, status: later }, 1);
+
+    const after = await getJson<LoadTestJson>('ld/lagging', namespace);
+    const conditions = (after.status?.conditions ?? []) as Array<{ type: string; lastTransitionTime: string }>;
+    assert.equal(after.status?.message, 'still sending');
+    assert.deepEqual(
+      conditions.map((c) => [c.type, c.lastTransitionTime]),
+      [
+        ['Succeeded', '2026-01-02T03:04:05.000Z'],
+        ['SpecApplied', '2026-01-02T03:04:05.000Z'],
+      ],
+    );
   });
 
   it('createRunners does not take a pod left by an earlier LoadTest of the same name for its own: it removes it and a retry creates its own', async () => {

@@ -201,6 +201,7 @@ describe('runner pod settings', () => {
         secrets: new FakeSecrets(),
         pods,
         loadTests,
+        loadTestCache: loadTests.cache,
         services: new FakeServices(),
         events: new FakeEvents(),
         runnerPods: new FakePodCache(),

@@ -17,10 +17,12 @@ const loadTest = { namespace: 'shop', name: 'example', uid: 'uid-1' };
 async function check(ports: V1ServicePort[], port: number): Promise<TargetCheck> {
   const services = new FakeServices();
   services.services.set('shop/web', { spec: { ports } });
+  const loadTests = new FakeLoadTests();
   const activities = createKubernetesActivities({
     secrets: new FakeSecrets(),
     pods: new FakePods(),
-    loadTests: new FakeLoadTests(),
+    loadTests,
+    loadTestCache: loadTests.cache,
     services,
     events: new FakeEvents(),
     runnerPods: new FakePodCache(),

@@ -5,6 +5,7 @@
 import { MockActivityEnvironment } from '@temporalio/testing';
 import { strict as assert } from 'node:assert';
 import { randomUUID } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import type { LoadTestActivities, LoadTestRef } from '../../../activities/types.js';
 import { createLocalActivities, LocalRunners, LocalStatusBoard } from '../../../activities/local/index.js';
@@ -174,6 +175,81 @@ describe('local activities (runner processes on this machine)', function () {
     });
     assert.equal(service.ok, false);
     assert.match(!service.ok ? service.reason : '', /spec\.test\.serviceName "web".*--target URL/);
+  });
+
+  it('createRunners with replaceOthers stops the runners of every other generation first, and keeps its own', async () => {
+    holding = true;
+    await activities.createRunners({ loadTest, generation: 1, spec: spec(url, {}, 2) });
+    await activities.createRunners({ loadTest, generation: 3, spec: spec(url, {}, 1) });
+    const input = { loadTest, generation: 2, spec: spec(url, {}, 2), replaceOthers: true };
+
+    const names = await activities.createRunners(input);
+    const again = await activities.createRunners(input);
+
+    assert.deepEqual(again, names);
+    assert.deepEqual(
+      runners.of(loadTest).map((runner) => runner.name),
+      ['local-g2-0', 'local-g2-1'],
+    );
+  });
+
+  it('createRunners with createdEvent records RunnersCreated naming the runners, once however often retried', async () => {
+    const input = { loadTest, generation: 1, spec: spec(url), createdEvent: { generation: 5 } };
+    await activities.createRunners(input);
+    await activities.createRunners(input);
+
+    assert.deepEqual(board.eventsOf(loadTest), [
+      { type: 'Normal', reason: 'RunnersCreated', message: 'created runners local-g1-0, local-g1-1', generation: 5 },
+    ]);
+  });
+
+  it('awaitRunnersRunning with startDelayMs starts every runner at the instant it returns', async () => {
+    const names = await activities.createRunners({ loadTest, generation: 1, spec: spec(url, { repeat: 5 }) });
+    const ref = { loadTest, generation: 1, runners: names };
+    const before = Date.now();
+    const running = await runActivity(activities, 'awaitRunnersRunning', {
+      ...ref,
+      timeoutMs: 10_000,
+      startDelayMs: 200,
+    }).result;
+    const after = Date.now();
+
+    assert.equal(running.kind, 'running');
+    const startAtMs = running.kind === 'running' ? running.startAtMs : undefined;
+    assert.ok(startAtMs !== undefined && startAtMs >= before + 200 && startAtMs <= after + 200, String(startAtMs));
+    const completed = await runActivity(activities, 'awaitRunnersCompleted', ref).result;
+    assert.equal(completed.kind, 'succeeded', JSON.stringify(completed));
+    if (completed.kind !== 'succeeded') return;
+    assert.equal(completed.results.requests, 10, 'the runners started: each sent its requests');
+    for (const name of names) {
+      const file = await readFile(runners.get(loadTest, name)!.files.startAt, 'utf8');
+      assert.match(file, new RegExp(`="${startAtMs}"`), `${name}'s start-at file: ${file}`);
+    }
+  });
+
+  it('awaitRunnersRunning retried sends the start instant an earlier attempt heartbeated', async () => {
+    const names = await activities.createRunners({ loadTest, generation: 1, spec: spec(url, { repeat: 5 }) });
+    const ref = { loadTest, generation: 1, runners: names, timeoutMs: 10_000, startDelayMs: 60_000 };
+    const startAtMs = Date.now() + 100;
+    const env = new MockActivityEnvironment({ attempt: 2, heartbeatDetails: { startAtMs } });
+
+    const running = await env.run(activities.awaitRunnersRunning, ref);
+
+    assert.deepEqual(running, { kind: 'running', startAtMs });
+    for (const name of names) {
+      const file = await readFile(runners.get(loadTest, name)!.files.startAt, 'utf8');
+      assert.match(file, new RegExp(`="${startAtMs}"`), `${name}'s start-at file: ${file}`);
+    }
+  });
+
+  it('publishStatus with an event records it with the status', async () => {
+    const status = { state: 'executing' as const, generation: 1, children: [], message: 'm', transitionTime: 'now' };
+    const event = { type: 'Normal' as const, reason: 'Executing', message: 'x', generation: 1 };
+    await activities.publishStatus({ loadTest, status, event });
+    await activities.publishStatus({ loadTest, status, event });
+
+    assert.deepEqual(board.statusOf(loadTest), status);
+    assert.deepEqual(board.eventsOf(loadTest), [event]);
   });
 
   it('keeps the latest status and one event per generation and reason in memory', async () => {
