@@ -77,6 +77,8 @@ export class FakeBackend {
   };
   /** What deleteLoadTest answers: whether the LoadTest was still there to delete. */
   loadTestExists = true;
+  /** Answer like a worker older than the lean run: awaitRunnersRunning only waits, whatever it is asked. */
+  olderWorker = false;
   /** Throw this from createRunners (e.g. a non-retryable InvalidSpec failure). */
   createError?: Error;
   /** Throw this from publishStatus (e.g. a LoadTestGone failure). */
@@ -152,7 +154,7 @@ export class FakeBackend {
       awaitRunnersRunning: async (input) => {
         this.record('awaitRunnersRunning', input);
         const running = this.running instanceof Gate ? await heartbeatUntil(this.running.promise) : this.running;
-        if (running.kind !== 'running' || input.startDelayMs === undefined) return running;
+        if (running.kind !== 'running' || input.startDelayMs === undefined || this.olderWorker) return running;
         const startAtMs = Date.now() + input.startDelayMs;
         this.starts.push(startAtMs);
         return { kind: 'running', startAtMs };

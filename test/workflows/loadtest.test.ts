@@ -139,6 +139,14 @@ describe('LoadTest workflow', function () {
     assert.equal(description.typedSearchAttributes.get(LOADTEST_STATE), 'finished');
   });
 
+  it('starts the runners itself when an older worker only waited for them to run (a rolling upgrade)', async () => {
+    backend.olderWorker = true;
+    await start();
+    await backend.untilState('finished');
+    assert.equal(backend.callsOf('startRunners').length, 1);
+    assert.deepEqual(backend.starts, [backend.callsOf('startRunners')[0]!.startAtMs]);
+  });
+
   it('ends failed naming the runner and its reason when a runner fails, and stops the others', async () => {
     backend.completed = { kind: 'failed', runner: 'example-g1-1', reason: 'exited with code 2 (Error): bad flag' };
     await start();
