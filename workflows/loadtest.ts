@@ -194,9 +194,12 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
   }
 
   const historyLimit = () => validSpecOf(current)?.historyLimit ?? DEFAULT_HISTORY_LIMIT;
-  /** Writes `.status.history` (and the schedule's times), and the memo `list` reads. */
-  async function publishHistory(): Promise<void> {
-    if (schedule !== undefined) {
+  /**
+   * Writes `.status.history` (and the schedule's times), and the memo `list` reads. `timesFresh`: the schedule's
+   * times were just read (upsertSchedule returns them), so the lean run does not read them again.
+   */
+  async function publishHistory(timesFresh = false): Promise<void> {
+    if (schedule !== undefined && !(timesFresh && patched(LEAN_RUN_PATCH))) {
       const times = await scheduleCall("read the schedule's next tick").describeSchedule({
         scheduleId: schedule.scheduleId,
       });
@@ -377,7 +380,7 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
       const next = schedule.suspended ? 'suspended' : `next run at ${schedule.nextScheduleTime ?? 'none'}`;
       await generation.announce(`scheduled "${spec.schedule}": ${next}`);
     }
-    await publishHistory();
+    await publishHistory(true);
     for (;;) {
       await condition(() => reports.length > 0 || idleOver());
       if (reports.length === 0) return;
