@@ -2,7 +2,7 @@
  * Every way the LoadTest workflow calls its activities, named once. Each preset takes the summary that the
  * Temporal Web UI shows for the step, so the Timeline reads as what the run did.
  */
-import { ActivityCancellationType, proxyActivities } from '@temporalio/workflow';
+import { ActivityCancellationType, proxyActivities, proxyLocalActivities } from '@temporalio/workflow';
 import type { LoadTestActivities, ScheduleActivities } from '../activities/types.js';
 
 const retry = { initialInterval: '1s', backoffCoefficient: 2, maximumInterval: '30s' };
@@ -18,6 +18,15 @@ const HEARTBEAT_TIMEOUT = '10s';
  */
 export const quickCall = (summary: string) =>
   proxyActivities<LoadTestActivities>({ startToCloseTimeout: '15s', retry, summary });
+
+/**
+ * The same quick calls run as local activities, in the workflow task of the worker running the workflow: one
+ * history event each (a marker) where a scheduled activity costs three plus a workflow task of three. A worker
+ * that dies mid-call fails the workflow task, which Temporal retries elsewhere, so the call is simply made again
+ * (every activity is idempotent).
+ */
+export const quickLocal = (summary: string) =>
+  proxyLocalActivities<LoadTestActivities>({ startToCloseTimeout: '15s', retry, summary });
 
 /**
  * Calls that fan out over every runner (start, stop, change, delete): they take as long as there are runners, and

@@ -30,7 +30,7 @@ import type { LoadTestResults, LoadTestSpec, LoadTestState, ThresholdResult } fr
 import { parseDurationMs } from '../src/loadtest/duration.js';
 import { abortRules, evaluateThresholds, thresholdMessage, thresholdTexts } from '../src/loadtest/thresholds.js';
 import type { LoadTestRef } from '../src/loadtest/workflow-id.js';
-import { fanOut, quickCall, runnerCreation, runnerWait } from './activity-options.js';
+import { fanOut, quickCall, quickLocal, runnerCreation, runnerWait } from './activity-options.js';
 import {
   replicasOf,
   SPEC_NEEDS_RESTART,
@@ -57,6 +57,12 @@ export const RUNNER_CONTROL_PATCH = 'runner-control-endpoint';
 export const RUN_TIMEOUT_PATCH = 'run-timeout';
 /** Workflow patch: runner pods are deleted once the run settles, per spec.cleanup (README "Lifecycle"). */
 export const RUN_CLEANUP_PATCH = 'run-cleanup';
+/**
+ * Workflow patch (run.ts and loadtest.ts): the lean run. Quick calls are local activities, a state and its Event
+ * are one call, runners are created with the cleanup of older ones and started by the wait for them, search
+ * attributes change only with the state, and a generation's run reports only what its parent cannot know.
+ */
+export const LEAN_RUN_PATCH = 'lean-run';
 /** How long runners told to stop (spec.timeout) have to end and report before the run ends without their results. */
 const COLLECT_AFTER_STOP_MS = 30_000;
 /** Longer timers than this (about 10 years) are cut to it: a timeout that long means none. */
@@ -94,7 +100,11 @@ export class Generation {
   private readonly runnersGeneration: number;
   /** Runs of this LoadTest may overlap (schedule, Allow): leave other runs' runners alone. */
   private readonly overlapping: boolean;
-  private readonly onChange?: () => void;
+  private readonly onChange?: (what: 'state' | 'live') => void;
+  /** The lean run (LEAN_RUN_PATCH): fewer activities and history events; see run(). */
+  private readonly lean: boolean;
+  /** The search attributes last set (`state/generation`): the lean run sets them only when they change. */
+  private shownSearchAttributes?: string;
   /** When the runners start (or started) sending, epoch ms. */
   private startAtMs?: number;
   /** Live changes apply one at a time, in order. */
@@ -106,13 +116,23 @@ export class Generation {
     private readonly timing: Required<RunTiming>,
     /** The outcome carried over by continueAsNew when this generation has already run. */
     settled?: SettledRun,
-    /** `onChange`: the view changed in a way the LoadTest's workflow shows (a published state, a live view). */
-    options: { runnersKey?: number; overlapping?: boolean; onChange?: () => void } = {},
+    /**
+     * `onChange`: the view changed in a way the LoadTest's workflow shows (a published state, a live view).
+     * `lean`: run the lean way (LEAN_RUN_PATCH); the run starts with search attributes pending/its generation.
+     */
+    options: {
+      runnersKey?: number;
+      overlapping?: boolean;
+      onChange?: (what: 'state' | 'live') => void;
+      lean?: boolean;
+    } = {},
   ) {
     this.spec = validSpecOf(desired);
     this.runnersGeneration = options.runnersKey ?? desired.generation;
     this.overlapping = options.overlapping ?? false;
     this.onChange = options.onChange;
+    this.lean = options.lean ?? false;
+    if (this.lean) this.shownSearchAttributes = `pending/${desired.generation}`;
     const replicas = replicasOf(desired);
     this.view = settled
       ? { ...settled, progress: { step: 'settled', replicas, created: 0 } }
@@ -131,11 +151,6 @@ export class Generation {
   /** When the runners start (or started) sending, epoch ms. */
   get startedSendingAtMs(): number | undefined {
     return this.startAtMs;
-  }
-
-  /** The run's spec as it is now (live changes replace it); undefined when the spec is invalid. */
-  get currentDesired(): DesiredRun {
-    return this.desired;
   }
 
   /**
@@ -203,7 +218,8 @@ export class Generation {
    */
   async runOrFail(): Promise<void> {
     const timeout = this.spec?.timeout;
-    if (timeout === undefined || !patched(RUN_TIMEOUT_PATCH)) return this.runCatching();
+    // The lean run is newer than these patches: it has no need to ask (and a patch marker costs two events).
+    if (timeout === undefined || !(this.lean || patched(RUN_TIMEOUT_PATCH))) return this.runCatching();
     const scope = new CancellationScope();
     const running = scope.run(() => this.runCatching());
     const timer = new CancellationScope();
@@ -245,6 +261,7 @@ export class Generation {
     await this.publish('pending', `starting ${replicasOf(this.desired)} runner(s) for generation ${generation}`);
     const spec = this.spec;
     if (spec === undefined) return this.fail(`invalid spec: ${(this.desired.problems ?? []).join('; ')}`);
+    if (this.lean) return this.runLean(spec);
     // Leftovers of earlier generations (a cleanup interrupted by a crash) must not run alongside this one.
     if (!this.overlapping) {
       await fanOut('delete runners of earlier generations').deleteRunners({
@@ -305,6 +322,12 @@ export class Generation {
         ).awaitRunnersCompleted(runners);
     if (completed.kind === 'failed') return this.runnerFailed(completed);
     if (completed.kind === 'progress') throw new Error('unreachable: watchRunners returns a settled outcome');
+    await this.settle(spec, completed);
+  }
+
+  /** The runners succeeded: records their merged results and ends finished, or failed on a breached threshold. */
+  private async settle(spec: LoadTestSpec, completed: Extract<RunnersCompleted, { kind: 'succeeded' }>): Promise<void> {
+    const { view } = this;
     // Live changes may have replaced the spec (thresholds, duration) while the runners sent.
     const settledSpec = this.spec ?? spec;
     this.completionTime = now().toISOString();
@@ -322,8 +345,61 @@ export class Generation {
       return this.fail(breached.map((threshold) => thresholdMessage(threshold, completed.results)).join('; '));
     }
     const summary = describeResults(completed.results);
-    await this.publish('finished', summary);
-    await this.record({ type: 'Normal', reason: 'Finished', message: summary });
+    await this.publishWithEvent('finished', summary, { type: 'Normal', reason: 'Finished', message: summary });
+  }
+
+  /**
+   * The run, lean (LEAN_RUN_PATCH): the same steps and states as run(), in fewer calls. createRunners also clears
+   * older generations' runners and posts RunnersCreated; the wait for the runners also starts them; each state is
+   * published with its Event in one local activity. A short run's history is about a third of run()'s.
+   */
+  private async runLean(spec: LoadTestSpec): Promise<void> {
+    const { loadTest, view, timing } = this;
+    this.enterStep('checking-target');
+    const target = await quickLocal(`check the target ${describeTarget(spec, loadTest.namespace)}`).checkTarget({
+      loadTest,
+      spec,
+    });
+    if (!target.ok) return this.fail(target.reason);
+
+    this.enterStep('creating-runners');
+    view.children = await runnerCreation(`create ${runnersLabel(spec.replicas)}`).createRunners({
+      loadTest,
+      generation: this.runnersGeneration,
+      spec,
+      // Leftovers of earlier generations (a cleanup interrupted by a crash) must not run alongside this one.
+      replaceOthers: !this.overlapping,
+      createdEvent: { generation: this.desired.generation },
+    });
+    view.progress.created = view.children.length;
+
+    this.enterStep('awaiting-runners');
+    const runners = { loadTest, generation: this.runnersGeneration, runners: view.children };
+    const running = await runnerWait(
+      `wait for ${runnersLabel(view.children.length)} to start, then start them`,
+      timing.runningTimeoutMs + 60_000,
+    ).awaitRunnersRunning({ ...runners, timeoutMs: timing.runningTimeoutMs, startDelayMs: timing.startDelayMs });
+    if (running.kind === 'failed') return this.runnerFailed(running);
+    let startAtMs = running.startAtMs;
+    if (startAtMs === undefined) {
+      // A worker older than the lean run answered (a rolling upgrade): it only waited, so start them as before.
+      startAtMs = now().getTime() + timing.startDelayMs;
+      await fanOut(`start ${runnersLabel(view.children.length)}`).startRunners({ ...runners, startAtMs });
+    }
+    this.startAtMs = startAtMs;
+    const expectedMs = expectedRunMs(spec);
+    view.progress.startAt = new Date(startAtMs).toISOString();
+    view.progress.expectedEnd = expectedMs === undefined ? undefined : new Date(startAtMs + expectedMs).toISOString();
+    this.enterStep('running');
+    await this.publish('executing', `${view.children.length} runner(s) start at ${view.progress.startAt}`, undefined, {
+      type: 'Normal',
+      reason: 'Executing',
+      message: `runners start at ${view.progress.startAt}`,
+    });
+
+    const completed = await this.watchRunners(runners, startAtMs, expectedMs);
+    if (completed.kind === 'failed') return this.runnerFailed(completed);
+    await this.settle(spec, completed);
   }
 
   /**
@@ -357,7 +433,7 @@ export class Generation {
       lost = outcome.lost;
       this.view.progress.live = outcome.live;
       this.showDetails();
-      this.onChange?.();
+      this.onChange?.('live');
     }
   }
 
@@ -410,7 +486,7 @@ export class Generation {
     const { view } = this;
     if (view.state !== 'finished' && view.state !== 'failed') return [];
     const policy = this.spec?.cleanup ?? (view.state === 'finished' ? 'delete' : 'keep');
-    if (policy === 'keep' || view.children.length === 0 || !patched(RUN_CLEANUP_PATCH)) return [];
+    if (policy === 'keep' || view.children.length === 0 || !(this.lean || patched(RUN_CLEANUP_PATCH))) return [];
     const why = this.spec?.cleanup === undefined ? `the run ${view.state}` : `spec.cleanup ${policy}`;
     return fanOut(`delete the runners: ${why}`).deleteRunners({ loadTest: this.loadTest, ...this.ownRunners() });
   }
@@ -515,26 +591,29 @@ export class Generation {
     }
     this.view.generation = next.generation;
     const message = `generation ${next.generation} applied without a restart: ${what.join(', ') || 'no change'}${refused}`;
-    await this.publish(this.view.state, this.view.message, {
-      status: refused === '' ? 'True' : 'False',
-      reason: refused === '' ? 'AppliedLive' : 'PartlyApplied',
-      message,
-      generation: next.generation,
-    });
-    await this.record({ type: refused === '' ? 'Normal' : 'Warning', reason: 'SpecApplied', message });
+    await this.publishWithEvent(
+      this.view.state,
+      this.view.message,
+      { type: refused === '' ? 'Normal' : 'Warning', reason: 'SpecApplied', message },
+      {
+        status: refused === '' ? 'True' : 'False',
+        reason: refused === '' ? 'AppliedLive' : 'PartlyApplied',
+        message,
+        generation: next.generation,
+      },
+    );
     return { generation: next.generation, runners, message };
   }
 
   /** A live change the validator refused for good: the run goes on untouched; the condition says why. */
   async reportRejected(generation: number, reason: string): Promise<void> {
     const message = `generation ${generation} was not applied: ${reason}; the run goes on with generation ${this.desired.generation}`;
-    await this.publish(this.view.state, this.view.message, {
-      status: 'False',
-      reason: 'Rejected',
-      message,
-      generation,
-    });
-    await this.record({ type: 'Warning', reason: 'SpecRejected', message });
+    await this.publishWithEvent(
+      this.view.state,
+      this.view.message,
+      { type: 'Warning', reason: 'SpecRejected', message },
+      { status: 'False', reason: 'Rejected', message, generation },
+    );
   }
 
   /** Keeps the Web UI's "current details" in step with the status query. */
@@ -554,10 +633,23 @@ export class Generation {
     );
   }
 
+  /** Publishes a state and records its Event: one call in the lean run, two before it. */
+  private async publishWithEvent(
+    state: LoadTestState,
+    message: string,
+    event: Omit<LoadTestEvent, 'generation'>,
+    specApplied?: StatusReport['specApplied'],
+  ): Promise<void> {
+    if (this.lean) return this.publish(state, message, specApplied, event);
+    await this.publish(state, message, specApplied);
+    await this.record(event);
+  }
+
   private async publish(
     state: LoadTestState,
     message: string,
     specApplied?: StatusReport['specApplied'],
+    event?: Omit<LoadTestEvent, 'generation'>,
   ): Promise<void> {
     const { loadTest, view } = this;
     view.state = state;
@@ -566,8 +658,12 @@ export class Generation {
     this.showDetails();
     // What the LoadTest's workflow mirrors changes with each published state and live view, not each step:
     // one report per state keeps a run's history short (a report is two events).
-    this.onChange?.();
-    upsertSearchAttributes(loadTestSearchAttributes(loadTest, state, this.desired.generation));
+    this.onChange?.('state');
+    const searchAttributes = `${state}/${this.desired.generation}`;
+    if (!this.lean || searchAttributes !== this.shownSearchAttributes) {
+      this.shownSearchAttributes = searchAttributes;
+      upsertSearchAttributes(loadTestSearchAttributes(loadTest, state, this.desired.generation));
+    }
     const status: StatusReport = {
       state,
       generation: this.desired.generation,
@@ -580,7 +676,14 @@ export class Generation {
       transitionTime: now().toISOString(),
       ...(specApplied === undefined ? {} : { specApplied }),
     };
-    await quickCall(`set state ${state}`).publishStatus({ loadTest, status });
+    if (!this.lean) return quickCall(`set state ${state}`).publishStatus({ loadTest, status });
+    await quickLocal(
+      event === undefined ? `set state ${state}` : `set state ${state}, post ${event.reason}`,
+    ).publishStatus({
+      loadTest,
+      status,
+      ...(event === undefined ? {} : { event: { ...event, generation: this.desired.generation } }),
+    });
   }
 
   private record(event: Omit<LoadTestEvent, 'generation'>): Promise<void> {
@@ -593,8 +696,7 @@ export class Generation {
   private async fail(message: string): Promise<void> {
     this.completionTime = now().toISOString();
     log.warn('LoadTest failed', { message });
-    await this.publish('failed', message);
-    await this.record({ type: 'Warning', reason: 'Failed', message });
+    await this.publishWithEvent('failed', message, { type: 'Warning', reason: 'Failed', message });
   }
 
   private async runnerFailed(failure: RunnerFailure): Promise<void> {

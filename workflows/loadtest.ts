@@ -43,6 +43,7 @@ import {
   deleteSignal,
   LOADTEST_RUN_FAILED,
   LOADTEST_RUN_WORKFLOW_TYPE,
+  replicasOf,
   runReportSignal,
   SPEC_NEEDS_RESTART,
   SPEC_REJECTED,
@@ -62,7 +63,7 @@ import {
   type SettledRun,
   type ValidRun,
 } from './definitions.js';
-import { Generation, isLoadTestGone, timingWithDefaults } from './generation.js';
+import { Generation, isLoadTestGone, LEAN_RUN_PATCH, timingWithDefaults } from './generation.js';
 import type { loadTestRunWorkflow } from './run.js';
 
 /** Workflow patch: spec.ttlSecondsAfterFinished deletes the LoadTest; taken only by runs whose spec has a TTL. */
@@ -193,9 +194,12 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
   }
 
   const historyLimit = () => validSpecOf(current)?.historyLimit ?? DEFAULT_HISTORY_LIMIT;
-  /** Writes `.status.history` (and the schedule's times), and the memo `list` reads. */
-  async function publishHistory(): Promise<void> {
-    if (schedule !== undefined) {
+  /**
+   * Writes `.status.history` (and the schedule's times), and the memo `list` reads. `timesFresh`: the schedule's
+   * times were just read (upsertSchedule returns them), so the lean run does not read them again.
+   */
+  async function publishHistory(timesFresh = false): Promise<void> {
+    if (schedule !== undefined && !(timesFresh && patched(LEAN_RUN_PATCH))) {
       const times = await scheduleCall("read the schedule's next tick").describeSchedule({
         scheduleId: schedule.scheduleId,
       });
@@ -277,6 +281,24 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
   async function runChild(spec: LoadTestSpec | undefined): Promise<void> {
     const childInput: RunWorkflowInput = { loadTest, desired: current, trigger: 'apply', timing: input.timing };
     const workflowId = `${selfId}/g${current.generation}`;
+    // The lean run (generation.ts) reports neither its start nor its end: this workflow shows both itself.
+    const lean = patched(LEAN_RUN_PATCH);
+    const replicas = replicasOf(current);
+    if (lean) {
+      shownRun = { workflowId };
+      generation.mirror({
+        run: {
+          generation: current.generation,
+          state: 'pending',
+          children: [],
+          message: `starting ${replicas} runner(s) for generation ${current.generation}`,
+        },
+        progress: { step: 'validating', replicas, created: 0 },
+      });
+    }
+    const settledView = (run: SettledRun) => {
+      if (lean) generation.mirror({ run, progress: { step: 'settled', replicas, created: run.children.length } });
+    };
     const child = await startChild<typeof loadTestRunWorkflow>(LOADTEST_RUN_WORKFLOW_TYPE, {
       workflowId,
       args: [childInput],
@@ -291,6 +313,7 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
     const ref = { workflowId, trigger: 'apply' as const };
     try {
       const settled = await child.result();
+      settledView(settled);
       record(ref, settled, 'finished');
     } catch (error) {
       const cause = error instanceof ChildWorkflowFailure ? error.cause : undefined;
@@ -307,6 +330,7 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
         throw error;
       }
       const settled = (cause.details?.[0] as SettledRun | undefined) ?? generation.settled();
+      settledView(settled);
       record(ref, settled, 'failed');
     } finally {
       shownRun = undefined;
@@ -356,7 +380,7 @@ export async function loadTestWorkflow(input: LoadTestWorkflowInput): Promise<Lo
       const next = schedule.suspended ? 'suspended' : `next run at ${schedule.nextScheduleTime ?? 'none'}`;
       await generation.announce(`scheduled "${spec.schedule}": ${next}`);
     }
-    await publishHistory();
+    await publishHistory(true);
     for (;;) {
       await condition(() => reports.length > 0 || idleOver());
       if (reports.length === 0) return;

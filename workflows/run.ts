@@ -12,6 +12,7 @@ import {
   getExternalWorkflowHandle,
   isCancellation,
   log,
+  patched,
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
@@ -32,7 +33,7 @@ import {
   type SettledRun,
   type ValidRun,
 } from './definitions.js';
-import { Generation, isLoadTestGone, timingWithDefaults } from './generation.js';
+import { Generation, isLoadTestGone, LEAN_RUN_PATCH, timingWithDefaults } from './generation.js';
 
 /** Set by Temporal on every workflow a Schedule starts: the tick's time. */
 const SCHEDULED_START_TIME = defineSearchAttributeKey('TemporalScheduledStartTime', SearchAttributeType.DATETIME);
@@ -45,11 +46,21 @@ export async function loadTestRunWorkflow(input: RunWorkflowInput): Promise<Sett
   const runnersKey = scheduledTime === undefined ? desired.generation : Math.floor(Date.parse(scheduledTime) / 1000);
   let changed = false;
   let applied: ValidRun | undefined;
+  const lean = patched(LEAN_RUN_PATCH);
+  /**
+   * A generation's run in the lean way reports only its executing state and live changes: its parent knows it
+   * started it (pending) and reads its verdict from its result; live views are read from the run itself (the
+   * client reads its heartbeats). A scheduled run's parent knows nothing else of it, so it reports every state.
+   */
+  const reportsOnlyWhatParentCannotKnow = lean && trigger === 'apply';
   const generation = new Generation(loadTest, desired, timingWithDefaults(input.timing), undefined, {
     runnersKey,
     overlapping: input.concurrencyPolicy === 'Allow',
-    onChange: () => {
-      changed = true;
+    lean,
+    onChange: (what) => {
+      if (!reportsOnlyWhatParentCannotKnow || (what === 'state' && generation.view.state === 'executing')) {
+        changed = true;
+      }
     },
   });
   setHandler(statusQuery, () => generation.view);
@@ -108,6 +119,7 @@ export async function loadTestRunWorkflow(input: RunWorkflowInput): Promise<Sett
   const finish = async (verdict: RunVerdict) => {
     over = true;
     await reporting;
+    if (reportsOnlyWhatParentCannotKnow) return;
     await tell(() => loadTestWorkflow.signal(runReportSignal, report(verdict)));
   };
 

@@ -21,6 +21,7 @@ import {
 } from '../../activities/types.js';
 import {
   deleteSignal,
+  LOADTEST_RUN_FAILED,
   statusQuery,
   updateSignal,
   type LoadTestWorkflowInput,
@@ -30,6 +31,7 @@ import {
   replicasOf,
   runReportSignal,
   type RunReport,
+  type SettledRun,
 } from '../../workflows/definitions.js';
 import type { RunRecord } from '../loadtest/run-history.js';
 import {
@@ -324,6 +326,18 @@ export class LoadTestRun {
       if (signaled?.signalName === runReportSignal.name && signalPayloads !== null && signalPayloads !== undefined) {
         const report = (await this.decode(signalPayloads)) as RunReport | undefined;
         if (report?.run !== undefined) published = { ...report.run, transitionTime: '' };
+      }
+      // A generation's run reports no verdict (the lean run): its result, or its failure's details, carry it.
+      const completed = event.childWorkflowExecutionCompletedEventAttributes?.result?.payloads;
+      if (completed !== null && completed !== undefined) {
+        const run = (await this.decode(completed)) as SettledRun | undefined;
+        if (run?.state !== undefined) published = { ...run, transitionTime: '' };
+      }
+      const failure = event.childWorkflowExecutionFailedEventAttributes?.failure;
+      const failureDetails = failure?.applicationFailureInfo?.details?.payloads;
+      if (failure?.applicationFailureInfo?.type === LOADTEST_RUN_FAILED && failureDetails) {
+        const run = (await this.decode(failureDetails)) as SettledRun | undefined;
+        if (run?.state !== undefined) published = { ...run, transitionTime: '' };
       }
       const scheduled = event.activityTaskScheduledEventAttributes;
       const payloads = scheduled?.input?.payloads;

@@ -6,7 +6,6 @@ import { Context } from '@temporalio/activity';
 import type {
   LoadTestActivities,
   LoadTestEvent,
-  LoadTestRef,
   RunnersCompleted,
   RunnersRunning,
   StatusReport,
@@ -57,7 +56,10 @@ export class Gate<T> {
 export class FakeBackend {
   readonly calls: Call[] = [];
   readonly statuses: StatusReport[] = [];
+  /** Every Event recorded, whichever activity recorded it (recordEvent, or with a status or the runners' creation). */
   readonly events: LoadTestEvent[] = [];
+  /** When each start told the runners to send (epoch ms), whichever activity started them. */
+  readonly starts: number[] = [];
   target: TargetCheck = { ok: true };
   /** What awaitRunnersRunning answers; a Gate keeps the run waiting until the test opens it. */
   running: RunnersRunning | Gate<RunnersRunning> = { kind: 'running' };
@@ -75,6 +77,8 @@ export class FakeBackend {
   };
   /** What deleteLoadTest answers: whether the LoadTest was still there to delete. */
   loadTestExists = true;
+  /** Answer like a worker older than the lean run: awaitRunnersRunning only waits, whatever it is asked. */
+  olderWorker = false;
   /** Throw this from createRunners (e.g. a non-retryable InvalidSpec failure). */
   createError?: Error;
   /** Throw this from publishStatus (e.g. a LoadTestGone failure). */
@@ -102,8 +106,11 @@ export class FakeBackend {
 
   /** Resolves once an event with `reason` has been recorded. */
   async untilEvent(reason: string): Promise<LoadTestEvent> {
-    const call = await this.until('recordEvent', (input) => (input.event as LoadTestEvent).reason === reason);
-    return call.input.event as LoadTestEvent;
+    for (;;) {
+      const found = this.events.find((event) => event.reason === reason);
+      if (found !== undefined) return found;
+      await new Promise<void>((resolve) => this.listeners.push(resolve));
+    }
   }
 
   callsOf(name: keyof LoadTestActivities): Array<Record<string, unknown>> {
@@ -122,19 +129,38 @@ export class FakeBackend {
         this.record('checkTarget', input);
         return Promise.resolve(this.target);
       },
-      createRunners: (input: { loadTest: LoadTestRef; generation: number; spec: LoadTestSpec }) => {
-        this.record('createRunners', input);
-        if (this.createError !== undefined) return Promise.reject(this.createError);
+      createRunners: (input) => {
+        if (this.createError !== undefined) {
+          this.record('createRunners', input);
+          return Promise.reject(this.createError);
+        }
         const { name } = input.loadTest;
-        return Promise.resolve(
-          Array.from({ length: input.spec.replicas }, (_, index) => `${name}-g${input.generation}-${index}`),
+        const runners = Array.from(
+          { length: input.spec.replicas },
+          (_, index) => `${name}-g${input.generation}-${index}`,
         );
+        if (input.createdEvent !== undefined) {
+          const { generation } = input.createdEvent;
+          this.events.push({
+            type: 'Normal',
+            reason: 'RunnersCreated',
+            message: `created runners ${runners.join(', ')}`,
+            generation,
+          });
+        }
+        this.record('createRunners', input);
+        return Promise.resolve(runners);
       },
       awaitRunnersRunning: async (input) => {
         this.record('awaitRunnersRunning', input);
-        return this.running instanceof Gate ? heartbeatUntil(this.running.promise) : this.running;
+        const running = this.running instanceof Gate ? await heartbeatUntil(this.running.promise) : this.running;
+        if (running.kind !== 'running' || input.startDelayMs === undefined || this.olderWorker) return running;
+        const startAtMs = Date.now() + input.startDelayMs;
+        this.starts.push(startAtMs);
+        return { kind: 'running', startAtMs };
       },
       startRunners: (input) => {
+        this.starts.push(input.startAtMs);
         this.record('startRunners', input);
         return Promise.resolve();
       },
@@ -168,6 +194,7 @@ export class FakeBackend {
       publishStatus: (input) => {
         if (this.publishError !== undefined) return Promise.reject(this.publishError);
         this.statuses.push(input.status);
+        if (input.event !== undefined) this.events.push(input.event);
         this.record('publishStatus', input);
         return Promise.resolve();
       },
