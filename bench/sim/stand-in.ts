@@ -199,7 +199,8 @@ export class StandIn {
   private awaitStart(startAtMs: number | undefined): void {
     if (startAtMs !== undefined) this.controller.start(startAtMs);
     const stop = this.controller.stopSignal;
-    stop.addEventListener('abort', () => void this.end(false), { once: true });
+    // The stop is answered with the final summary; the endpoint closes once that answer is out (end()).
+    stop.addEventListener('abort', () => this.finish(false), { once: true });
     const limit = setTimeout(
       () => this.controller.start(Date.now()),
       this.options.startWaitLimitMs ?? START_AT_WAIT_LIMIT_MS,
@@ -209,15 +210,20 @@ export class StandIn {
       clearTimeout(limit);
       if (this.closed || stop.aborted) return;
       this.options.onStartCall?.(atMs);
-      this.waitTimer = setTimeout(() => this.begin(), Math.max(0, atMs - Date.now()));
+      this.begin(atMs);
     });
   }
 
-  private begin(): void {
+  /** Begins at `atMs`, never before (a timer may fire a millisecond early by the wall clock). */
+  private begin(atMs: number): void {
     if (this.closed || this.controller.stopSignal.aborted) return;
+    if (Date.now() < atMs) {
+      this.waitTimer = setTimeout(() => this.begin(atMs), atMs - Date.now());
+      return;
+    }
     const startedAtMs = Date.now();
     const endAtMs = startedAtMs + this.options.sendMs;
-    this.live = { startedAtMs, endAtMs, timer: setTimeout(() => void this.end(true), this.options.sendMs) };
+    this.live = { startedAtMs, endAtMs, timer: setTimeout(() => this.finish(true), this.options.sendMs) };
     const live: LiveRun = {
       startedAtMs,
       snapshot: () => Promise.resolve(this.summaryAt(Date.now())),
@@ -233,7 +239,7 @@ export class StandIn {
     if (change.durationMs !== undefined) {
       clearTimeout(live.timer);
       live.endAtMs = live.startedAtMs + change.durationMs;
-      live.timer = setTimeout(() => void this.end(true), Math.max(0, live.endAtMs - Date.now()));
+      live.timer = setTimeout(() => this.finish(true), Math.max(0, live.endAtMs - Date.now()));
     }
     return true;
   }
@@ -252,21 +258,27 @@ export class StandIn {
     return this.cached.summary;
   }
 
-  /** The run ends (`timeUp`, or it was stopped): summary, endpoint closed, exit 0 as the runner. */
-  private async end(timeUp: boolean): Promise<void> {
+  /**
+   * The run ends (`timeUp`, or it was stopped): its summary is final from now on (a stop is answered with it); the
+   * stand-in exits on the next turn of the event loop, once answers being handled are out, as the runner does.
+   */
+  private finish(timeUp: boolean): void {
     if (this.final !== undefined || this.closed) return;
     clearTimeout(this.waitTimer);
     const live = this.live;
-    const now = Date.now();
     if (live !== undefined) clearTimeout(live.timer);
-    const summary =
+    this.final =
       live === undefined
         ? simulatedSummary(0, 0, 0)
         : timeUp
           ? simulatedSummary(this.options.requests, live.startedAtMs, live.endAtMs)
-          : this.summaryAt(now)!;
-    this.final = summary;
-    this.controller.ended(summary);
+          : this.summaryAt(Date.now())!;
+    this.controller.ended(this.final);
+    setImmediate(() => void this.exit(this.final!));
+  }
+
+  private async exit(summary: RunnerSummary): Promise<void> {
+    if (this.closed) return;
     const message = JSON.stringify(fitSummary(summary));
     this.controller.done();
     this.closed = true;
