@@ -132,7 +132,13 @@ export class NodeAgent {
     handle: (type: 'add' | 'update' | 'delete', object: T) => void,
   ): void {
     const informer = k8s.makeInformer<T>(this.kubeConfig, path, list);
-    keepInformed(informer, path, handle, (line) => this.options.log(`node agent: ${line}`), () => this.stopped);
+    keepInformed(
+      informer,
+      path,
+      handle,
+      (line) => this.options.log(`node agent: ${line}`),
+      () => this.stopped,
+    );
     this.informers.push(informer);
   }
 
