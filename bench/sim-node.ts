@@ -20,6 +20,8 @@ export interface SimulatedNodeOptions {
   requestsPerRunner: number;
   /** How long each stand-in "sends" after the start time it was given, ms. */
   sendMs: number;
+  /** Pod status writes the node has in flight at once (a kubelet per node writes its own). Default 16. */
+  statusConcurrency?: number;
   /** The Node's name. Default `bench-sim-node`. */
   nodeName?: string;
   /** Receives the agent's log lines. Default: stderr. */
@@ -53,7 +55,11 @@ export async function startSimulatedNode(options: SimulatedNodeOptions): Promise
   if (kubeconfig === undefined) throw new Error('KUBECONFIG is not set: is the test bed up?');
   const name = options.nodeName ?? 'bench-sim-node';
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const childOptions: ChildOptions = { kubeconfig, nodeName: name, requestsPerRunner, sendMs };
+  const { statusConcurrency } = options;
+  if (statusConcurrency !== undefined && !(Number.isSafeInteger(statusConcurrency) && statusConcurrency >= 1)) {
+    throw new RangeError(`statusConcurrency must be a whole number, 1 or more, not ${statusConcurrency}`);
+  }
+  const childOptions: ChildOptions = { kubeconfig, nodeName: name, requestsPerRunner, sendMs, statusConcurrency };
   const child = fork(CHILD, [JSON.stringify(childOptions)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', log);
   const started: number[] = [];

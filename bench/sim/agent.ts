@@ -27,8 +27,8 @@ export const SIM_NODE_TAINT = { key: 'loadtest.example.org/bench-simulated', val
 const NODE_IP = '192.0.2.11';
 /** As a kubelet's default nodeLeaseDurationSeconds (40 s) / 4. */
 const LEASE_RENEW_MS = 10_000;
-/** Pod status writes in flight at once. */
-const STATUS_CONCURRENCY = 16;
+/** Pod status writes (and deletions) in flight at once, by default. */
+export const STATUS_CONCURRENCY = 16;
 /** Attempts of one status write that fails for another reason than a gone pod. */
 const STATUS_ATTEMPTS = 5;
 /** How often a pod whose control Secret could not be read tries again (kubelet retries too). */
@@ -39,6 +39,8 @@ export interface SimAgentOptions {
   nodeName: string;
   requestsPerRunner: number;
   sendMs: number;
+  /** Pod status writes in flight at once. Default STATUS_CONCURRENCY. */
+  statusConcurrency?: number;
   /** First two octets of the pods' loopback addresses, e.g. [127, 101]: pods get 127.101.x.y. */
   addressPrefix?: [number, number];
   log: (line: string) => void;
@@ -90,6 +92,10 @@ export class SimNodeAgent {
   constructor(private readonly options: SimAgentOptions) {
     this.kubeConfig.loadFromFile(options.kubeconfig);
     this.core = this.kubeConfig.makeApiClient(k8s.CoreV1Api);
+  }
+
+  private get concurrency(): number {
+    return this.options.statusConcurrency ?? STATUS_CONCURRENCY;
   }
 
   get nodeName(): string {
@@ -176,7 +182,7 @@ export class SimNodeAgent {
       .listPodForAllNamespaces({ fieldSelector: `spec.nodeName=${name}` })
       .catch(() => ({ items: [] as k8s.V1Pod[] }));
     const unfinished = bound.items.filter((pod) => !['Succeeded', 'Failed'].includes(pod.status?.phase ?? ''));
-    await forEachLimited(unfinished, STATUS_CONCURRENCY, (pod) => this.forceDelete(pod));
+    await forEachLimited(unfinished, this.concurrency, (pod) => this.forceDelete(pod));
     const coordination = this.kubeConfig.makeApiClient(k8s.CoordinationV1Api);
     await coordination.deleteNamespacedLease({ name, namespace: 'kube-node-lease' }).catch(ignoreNotFound);
     await this.core.deleteNode({ name }).catch(ignoreNotFound);
@@ -434,7 +440,7 @@ export class SimNodeAgent {
       sim.queued = true;
       this.queue.push(sim.uid);
     }
-    while (this.writers < STATUS_CONCURRENCY && this.queue.length > 0) {
+    while (this.writers < this.concurrency && this.queue.length > 0) {
       this.writers++;
       void this.drain().finally(() => this.writers--);
     }

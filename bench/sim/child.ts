@@ -11,6 +11,7 @@ export interface ChildOptions {
   nodeName: string;
   requestsPerRunner: number;
   sendMs: number;
+  statusConcurrency?: number;
 }
 
 export type ChildMessage =
