@@ -132,21 +132,13 @@ export class NodeAgent {
     handle: (type: 'add' | 'update' | 'delete', object: T) => void,
   ): void {
     const informer = k8s.makeInformer<T>(this.kubeConfig, path, list);
-    const safely = (type: 'add' | 'update' | 'delete') => (object: T) => {
-      try {
-        handle(type, object);
-      } catch (error) {
-        this.options.log(`node agent: ${type} ${path}: ${String(error)}`);
-      }
-    };
-    informer.on('add', safely('add'));
-    informer.on('update', safely('update'));
-    informer.on('delete', safely('delete'));
-    informer.on('error', (error: unknown) => {
-      if (this.stopped) return;
-      this.options.log(`node agent: watch ${path} failed (${String(error)}), restarting`);
-      setTimeout(() => void informer.start().catch(() => undefined), 1000);
-    });
+    keepInformed(
+      informer,
+      path,
+      handle,
+      (line) => this.options.log(`node agent: ${line}`),
+      () => this.stopped,
+    );
     this.informers.push(informer);
   }
 
@@ -191,47 +183,14 @@ export class NodeAgent {
       // Ready from its creation, as a kubelet registers: the node lifecycle controller never sees it without.
       status,
     };
-    try {
-      await this.core.createNode({ body: node });
-      return;
-    } catch (error) {
-      if (!isStatus(error, 409)) throw error;
-    }
-    // Registered before (the same cluster): write the status, on the latest version of the Node.
-    for (let attempt = 0; ; attempt++) {
-      const current = await this.core.readNode({ name: NODE_NAME });
-      current.status = status;
-      try {
-        await this.core.replaceNodeStatus({ name: NODE_NAME, body: current });
-        return;
-      } catch (error) {
-        if (!isStatus(error, 409) || attempt === 10) throw error;
-      }
-    }
+    await registerReadyNode(this.core, node);
   }
 
   /** The node's heartbeat: its Lease in kube-node-lease, renewed every LEASE_RENEW_MS. */
   private async renewLease(): Promise<void> {
-    const coordination = this.kubeConfig.makeApiClient(k8s.CoordinationV1Api);
-    const namespace = 'kube-node-lease';
-    const spec = {
-      holderIdentity: NODE_NAME,
-      leaseDurationSeconds: 40,
-      renewTime: new k8s.V1MicroTime(),
-    };
-    try {
-      const lease = await coordination.readNamespacedLease({ name: NODE_NAME, namespace });
-      lease.spec = { ...lease.spec, ...spec };
-      await coordination.replaceNamespacedLease({ name: NODE_NAME, namespace, body: lease });
-    } catch (error) {
-      if (!isStatus(error, 404)) {
-        if (!this.stopped) this.options.log(`node agent: renewing the node lease: ${String(error)}`);
-        return;
-      }
-      await coordination
-        .createNamespacedLease({ namespace, body: { metadata: { name: NODE_NAME, namespace }, spec } })
-        .catch((created: unknown) => this.options.log(`node agent: creating the node lease: ${String(created)}`));
-    }
+    await renewNodeLease(this.kubeConfig, NODE_NAME, (line) => {
+      if (!this.stopped) this.options.log(`node agent: ${line}`);
+    });
   }
 
   private onPodEvent(type: 'add' | 'update' | 'delete', pod: k8s.V1Pod): void {
@@ -602,6 +561,80 @@ export class NodeAgent {
   }
 }
 
+/**
+ * Keeps an informer informed: routes its events to `handle` (an exception there is logged, not fatal) and
+ * restarts it after errors (the 1.x informer stops on them) until `stopped()`.
+ */
+export function keepInformed<T extends k8s.KubernetesObject>(
+  informer: k8s.Informer<T>,
+  path: string,
+  handle: (type: 'add' | 'update' | 'delete', object: T) => void,
+  log: (line: string) => void,
+  stopped: () => boolean,
+): void {
+  const safely = (type: 'add' | 'update' | 'delete') => (object: T) => {
+    try {
+      handle(type, object);
+    } catch (error) {
+      log(`${type} ${path}: ${String(error)}`);
+    }
+  };
+  informer.on('add', safely('add'));
+  informer.on('update', safely('update'));
+  informer.on('delete', safely('delete'));
+  informer.on('error', (error: unknown) => {
+    if (stopped()) return;
+    log(`watch ${path} failed (${String(error)}), restarting`);
+    setTimeout(() => void informer.start().catch(() => undefined), 1000);
+  });
+}
+
+/** Registers `node` (Ready in its status, as a kubelet registers), or writes its status when it exists already. */
+export async function registerReadyNode(core: k8s.CoreV1Api, node: k8s.V1Node): Promise<void> {
+  const name = node.metadata!.name!;
+  try {
+    await core.createNode({ body: node });
+    return;
+  } catch (error) {
+    if (!isStatus(error, 409)) throw error;
+  }
+  // Registered before (the same cluster): write the status, on the latest version of the Node.
+  for (let attempt = 0; ; attempt++) {
+    const current = await core.readNode({ name });
+    current.status = node.status;
+    try {
+      await core.replaceNodeStatus({ name, body: current });
+      return;
+    } catch (error) {
+      if (!isStatus(error, 409) || attempt === 10) throw error;
+    }
+  }
+}
+
+/** One heartbeat of node `name`: its Lease in kube-node-lease renewed (created the first time). */
+export async function renewNodeLease(kubeConfig: k8s.KubeConfig, name: string, log: (line: string) => void) {
+  const coordination = kubeConfig.makeApiClient(k8s.CoordinationV1Api);
+  const namespace = 'kube-node-lease';
+  const spec = {
+    holderIdentity: name,
+    leaseDurationSeconds: 40,
+    renewTime: new k8s.V1MicroTime(),
+  };
+  try {
+    const lease = await coordination.readNamespacedLease({ name, namespace });
+    lease.spec = { ...lease.spec, ...spec };
+    await coordination.replaceNamespacedLease({ name, namespace, body: lease });
+  } catch (error) {
+    if (!isStatus(error, 404)) {
+      log(`renewing the node lease: ${String(error)}`);
+      return;
+    }
+    await coordination
+      .createNamespacedLease({ namespace, body: { metadata: { name, namespace }, spec } })
+      .catch((created: unknown) => log(`creating the node lease: ${String(created)}`));
+  }
+}
+
 /** 10.0.0.N → 127.77.0.N (the service CIDR is 10.0.0.0/24). */
 function loopbackAddress(service: k8s.V1Service): string | undefined {
   const ip = service.spec?.clusterIP;
@@ -610,7 +643,7 @@ function loopbackAddress(service: k8s.V1Service): string | undefined {
   return last === undefined ? undefined : `127.77.0.${last}`;
 }
 
-function podConditions(ready: boolean): k8s.V1PodCondition[] {
+export function podConditions(ready: boolean): k8s.V1PodCondition[] {
   const now = new Date();
   const status = ready ? 'True' : 'False';
   return [
@@ -678,6 +711,6 @@ function signalNumber(signal: NodeJS.Signals | null): number {
   return signal === null ? 0 : (numbers[signal] ?? 1);
 }
 
-function isStatus(error: unknown, code: number): boolean {
+export function isStatus(error: unknown, code: number): boolean {
   return typeof error === 'object' && error !== null && (error as { code?: number }).code === code;
 }
