@@ -3,6 +3,7 @@
  *
  *   npm run bench:operator [-- --n 20,100 --replicas 1 --repeat 5 --rate 5 --json]
  *   npm run bench:operator -- --simulate --n 1 --replicas 1000
+ *   npm run bench:operator -- --n 20 --cpu-prof /tmp/prof   (the worker's V8 CPU profiles, to see where it spends)
  *
  * On the test bed (started here when it is not up), for each N: a fresh operator (worker and watcher, so their
  * peak RSS is this batch's), one `kubectl apply` of N LoadTests (each runner sends `repeat` requests at `rate`/s to
@@ -57,6 +58,7 @@ const readArgs = () =>
       rate: { type: 'string', default: '5' },
       timeout: { type: 'string', default: '1200' },
       simulate: { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
       json: { type: 'boolean', default: false },
     },
   }).values;
@@ -81,6 +83,7 @@ function parseOptions() {
     rate,
     timeoutS: positiveInteger('timeout', values.timeout),
     simulate: values.simulate,
+    cpuProfDir: values['cpu-prof'],
     json: values.json,
   };
 }
@@ -92,7 +95,7 @@ try {
   console.error(`bench:operator: ${(error as Error).message}`);
   process.exit(2);
 }
-const { ns: batchSizes, replicas, repeat, rate, timeoutS, simulate } = options;
+const { ns: batchSizes, replicas, repeat, rate, timeoutS, simulate, cpuProfDir } = options;
 
 const KIB = 1024;
 /** Temporal warns above this payload size (its limit is 2 MB). */
@@ -279,7 +282,11 @@ async function runBatch(n: number, stamp: string, client: Client): Promise<Batch
       await target!.expose(namespace, 'target');
     }
     const workerPort = await freePort();
-    operator.startWorker({ HEALTH_PORT: String(workerPort) });
+    // --cpu-prof DIR: the worker writes V8 CPU profiles (one per thread) there when it stops.
+    operator.startWorker(
+      { HEALTH_PORT: String(workerPort) },
+      cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`],
+    );
     const watcherPort = await operator.startWatcherReady();
     await eventually(
       () =>

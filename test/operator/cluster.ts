@@ -205,9 +205,9 @@ export class Operator {
     this.startWatcher();
   }
 
-  /** `env` for this process only, e.g. its HEALTH_PORT. */
-  startWorker(env: Record<string, string> = {}): void {
-    this.worker = this.spawn('worker', env);
+  /** `env` for this process only, e.g. its HEALTH_PORT; `nodeArgs` for node itself, e.g. `--cpu-prof`. */
+  startWorker(env: Record<string, string> = {}, nodeArgs: string[] = []): void {
+    this.worker = this.spawn('worker', env, nodeArgs);
   }
 
   /** Stops the worker (SIGTERM: its running activities get the grace time, then are cancelled). */
@@ -280,9 +280,13 @@ export class Operator {
     return join(ARTIFACTS, `${this.label}-${command}.log`);
   }
 
-  private spawn(command: 'worker' | 'watcher', env: Record<string, string> = {}): ChildProcess {
+  private spawn(
+    command: 'worker' | 'watcher',
+    env: Record<string, string> = {},
+    nodeArgs: string[] = [],
+  ): ChildProcess {
     const log = createWriteStream(this.logFile(command), { flags: 'a' });
-    const child = spawn(process.execPath, [CLI, command], {
+    const child = spawn(process.execPath, [...nodeArgs, CLI, command], {
       env: {
         ...process.env,
         TASK_QUEUE: this.taskQueue,
