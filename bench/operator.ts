@@ -19,7 +19,9 @@ import type { V1Pod } from '@kubernetes/client-node';
 import type { Client } from '@temporalio/client';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
 import {
   createKubernetes,
@@ -30,6 +32,7 @@ import {
   type LoadTestObject,
 } from '../src/k8s/index.js';
 import { loadTestWorkflowId } from '../src/loadtest/workflow-id.js';
+import { writeWorkflowBundle } from '../src/temporal/workflow-bundle.js';
 import {
   apply,
   CountingServer,
@@ -254,6 +257,15 @@ interface BatchResult {
   loadAverage: number;
 }
 
+let bundle: Promise<string> | undefined;
+/** The workflow bundle the workers load, written once per bench run into a temporary folder. */
+function workflowBundle(): Promise<string> {
+  bundle ??= mkdtemp(join(tmpdir(), 'bench-operator-')).then((dir) =>
+    writeWorkflowBundle(join(dir, 'workflow-bundle.js')),
+  );
+  return bundle;
+}
+
 async function runBatch(n: number, stamp: string, client: Client): Promise<BatchResult> {
   const namespace = `bench-op-${stamp}-n${n}`;
   const operator = new Operator(`bench-operator-${stamp}-n${n}`);
@@ -284,7 +296,8 @@ async function runBatch(n: number, stamp: string, client: Client): Promise<Batch
     const workerPort = await freePort();
     // --cpu-prof DIR: the worker writes V8 CPU profiles (one per thread) there when it stops.
     operator.startWorker(
-      { HEALTH_PORT: String(workerPort) },
+      // As in the image: the workflow code prebuilt, so the worker runs no webpack (and its peak RSS is not webpack's).
+      { HEALTH_PORT: String(workerPort), WORKFLOW_BUNDLE: await workflowBundle() },
       cpuProfDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${cpuProfDir}`],
     );
     const watcherPort = await operator.startWatcherReady();

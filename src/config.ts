@@ -44,6 +44,17 @@ export interface OperatorConfig {
    * the watcher starts. Env RUNNER_START_TIMEOUT_MS; default: the workflow's (300 000).
    */
   runnerStartTimeoutMs?: number;
+  /**
+   * A prebuilt workflow bundle (`node dist/src/temporal/workflow-bundle.js <path>` writes one) for the worker to
+   * load instead of running webpack at start. Env WORKFLOW_BUNDLE; default dist/workflow-bundle.js when it exists.
+   */
+  workflowBundle?: string;
+  /**
+   * Activities one worker runs at once. Each running LoadTest holds one while it waits for its runners (a cheap,
+   * informer-fed wait), so the SDK's default of 100 made the 101st concurrent LoadTest wait for a slot before it
+   * could even create its pods. Env MAX_CONCURRENT_ACTIVITIES; default 1000.
+   */
+  maxConcurrentActivities: number;
 }
 
 export const DEFAULT_TASK_QUEUE = 'loadtest-operator';
@@ -66,6 +77,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): OperatorConfig
     resyncIntervalMs: integer(env, 'RESYNC_INTERVAL_MS', 300_000),
     runnerStartTimeoutMs:
       nonEmpty(env.RUNNER_START_TIMEOUT_MS) === undefined ? undefined : integer(env, 'RUNNER_START_TIMEOUT_MS', 0),
+    workflowBundle: nonEmpty(env.WORKFLOW_BUNDLE),
+    maxConcurrentActivities: atLeastOne(env, 'MAX_CONCURRENT_ACTIVITIES', 1000),
   };
 }
 
@@ -87,6 +100,12 @@ function namespaceName(env: NodeJS.ProcessEnv, name: string): string | undefined
   const text = nonEmpty(env[name]);
   if (text === undefined || /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/.test(text)) return text;
   throw new Error(`${name} must be a namespace name (lower-case letters, digits and '-', at most 63), got "${text}"`);
+}
+
+function atLeastOne(env: NodeJS.ProcessEnv, name: string, fallback: number): number {
+  const value = integer(env, name, fallback);
+  if (value < 1) throw new Error(`${name} must be at least 1, got "${env[name]}"`);
+  return value;
 }
 
 function integer(env: NodeJS.ProcessEnv, name: string, fallback: number): number {

@@ -26,4 +26,20 @@ describe('operator config (src/config.ts)', function () {
       message: 'RUNNER_START_TIMEOUT_MS must be a non-negative integer, got "30s"',
     });
   });
+
+  it('runs 1000 activities at once unless MAX_CONCURRENT_ACTIVITIES says otherwise, and rejects 0 or a bad one', function () {
+    assert.equal(loadConfig({}).maxConcurrentActivities, 1000);
+    assert.equal(loadConfig({ MAX_CONCURRENT_ACTIVITIES: '50' }).maxConcurrentActivities, 50);
+    assert.throws(() => loadConfig({ MAX_CONCURRENT_ACTIVITIES: '0' }), {
+      message: 'MAX_CONCURRENT_ACTIVITIES must be at least 1, got "0"',
+    });
+    assert.throws(() => loadConfig({ MAX_CONCURRENT_ACTIVITIES: 'many' }), {
+      message: 'MAX_CONCURRENT_ACTIVITIES must be a non-negative integer, got "many"',
+    });
+  });
+
+  it('loads the workflow bundle WORKFLOW_BUNDLE names, else the default one', function () {
+    assert.equal(loadConfig({}).workflowBundle, undefined);
+    assert.equal(loadConfig({ WORKFLOW_BUNDLE: '/bundle.js' }).workflowBundle, '/bundle.js');
+  });
 });

@@ -61,7 +61,7 @@ export async function runWorker(config: OperatorConfig, log: Logger): Promise<vo
       namespace: config.temporalNamespace,
       taskQueue: config.taskQueue,
       dataConverter: workerDataConverter(),
-      ...workflowCodeOptions(),
+      ...workflowCodeOptions(config.workflowBundle),
       activities: {
         ...createScheduleActivities(clientOverWorker(connection, config.temporalNamespace)),
         ...createKubernetesActivities({
@@ -76,6 +76,7 @@ export async function runWorker(config: OperatorConfig, log: Logger): Promise<vo
           runnerImage: config.runnerImage,
         }),
       },
+      maxConcurrentActivityTaskExecutions: config.maxConcurrentActivities,
       shutdownGraceTime: '10s',
       // Heartbeat details carry the merged live view (activities/kubernetes/live-run.ts), and the activities beat
       // every 3 s against a 10 s heartbeat timeout (workflows/activity-options.ts): send them as they come.

@@ -12,8 +12,17 @@ import { fileURLToPath } from 'node:url';
 export const WORKFLOWS_PATH = fileURLToPath(new URL('../../workflows/index.js', import.meta.url));
 export const WORKFLOW_BUNDLE_PATH = fileURLToPath(new URL('../../workflow-bundle.js', import.meta.url));
 
-/** What Worker.create needs for the workflow code: the bundle when built, else the sources. */
-export function workflowCodeOptions(): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+/**
+ * What Worker.create needs for the workflow code: `bundlePath` when given (it must exist), else the bundle next to
+ * the compiled code when built, else the sources.
+ */
+export function workflowCodeOptions(
+  bundlePath?: string,
+): { workflowBundle: { codePath: string } } | { workflowsPath: string } {
+  if (bundlePath !== undefined) {
+    if (!existsSync(bundlePath)) throw new Error(`WORKFLOW_BUNDLE ${bundlePath} does not exist`);
+    return { workflowBundle: { codePath: bundlePath } };
+  }
   return existsSync(WORKFLOW_BUNDLE_PATH)
     ? { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } }
     : { workflowsPath: WORKFLOWS_PATH };
@@ -26,5 +35,5 @@ export async function writeWorkflowBundle(path = WORKFLOW_BUNDLE_PATH): Promise<
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  process.stdout.write(`workflow bundle written to ${await writeWorkflowBundle()}\n`);
+  process.stdout.write(`workflow bundle written to ${await writeWorkflowBundle(process.argv[2])}\n`);
 }
