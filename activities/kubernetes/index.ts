@@ -378,7 +378,10 @@ export function createKubernetesActivities(deps: KubernetesActivityDeps): LoadTe
             /** Writes the view into `.status.progress` when this run's last write is PROGRESS_PATCH_MS old. */
             const patchIfDue = (view: LiveProgress & { running: number }) => {
               // Half a poll of slack: a round ends on the same beat as the write it should carry.
-              if (view.at - (lastProgressPatch.get(runKey) ?? 0) < patchEveryMs - livePollMs / 2) return;
+              // The first write comes a period into the run, not at its first poll: a test shorter than that
+              // shows its executing state and then its results, and costs no progress write at all.
+              const last = lastProgressPatch.get(runKey) ?? watch.startAtMs;
+              if (view.at - last < patchEveryMs - livePollMs / 2) return;
               lastProgressPatch.set(runKey, view.at);
               patching = patching.then(() => patchProgress(loadTest, view)).catch(() => undefined);
             };

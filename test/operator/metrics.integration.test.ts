@@ -114,6 +114,30 @@ describe('operator /metrics during and after a run', function () {
     assert.ok(startSum >= 0 && startSum < 120, `runner start seconds, summed: ${startSum}`);
     assert.ok(one(worker, 'loadtest_operator_relists_total{resource="pods"') >= 1);
 
+    // What the run cost the API server (issue 15): replicas + 9 calls, whatever the test's length under the
+    // progress period. A status patch refused for a stale cache (409) is rebuilt from one GET: it costs a GET and
+    // a patch more, so the patches less the GETs are exact.
+    await waitForJsonPath('loadtest/scraped', namespace, '{.status.history[0].state}', 'finished', 60);
+    const calls = new Map<string, number>();
+    for (const [series, count] of samples(await scrape(workerPort), 'loadtest_operator_kubernetes_requests_total{')) {
+      const label = (name: string) => new RegExp(`${name}="([^"]*)"`).exec(series)?.[1];
+      calls.set(`${label('resource')} ${label('call')}`, count);
+    }
+    const made = (call: string) => calls.get(call) ?? 0;
+    const breakdown = JSON.stringify(Object.fromEntries(calls));
+    assert.equal(made('pods create'), 2, breakdown);
+    assert.equal(made('secrets create'), 1, breakdown);
+    assert.equal(made('services get'), 1, breakdown);
+    assert.equal(made('events create'), 3, `RunnersCreated, Executing, Finished: ${breakdown}`);
+    assert.equal(
+      made('loadtests patchStatus') - made('loadtests get'),
+      4,
+      `pending, executing, finished, and the run history; no progress write in an 8 s test: ${breakdown}`,
+    );
+    assert.equal(made('pods list'), 0, `runner pods come from the informer: ${breakdown}`);
+    const total = [...calls.values()].reduce((sum, count) => sum + count, 0);
+    assert.equal(total - 2 * made('loadtests get'), 2 + 9, breakdown);
+
     const sdk = await (await fetch(`http://127.0.0.1:${sdkPort}/metrics`)).text();
     assert.match(sdk, /^temporal_activity_execution_latency\w*\{/m);
     assert.match(sdk, /^temporal_workflow_task_execution_latency\w*\{/m);
