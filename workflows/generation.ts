@@ -275,12 +275,7 @@ export class Generation {
       });
     }
 
-    this.enterStep('checking-target');
-    const target = await quickCall(`check the target ${describeTarget(spec, loadTest.namespace)}`).checkTarget({
-      loadTest,
-      spec,
-    });
-    if (!target.ok) return this.fail(target.reason);
+    if (!(await this.targetReachable(spec, quickCall))) return;
 
     this.enterStep('creating-runners');
     view.children = await runnerCreation(`create ${runnersLabel(spec.replicas)}`).createRunners({
@@ -360,12 +355,7 @@ export class Generation {
    */
   private async runLean(spec: LoadTestSpec): Promise<void> {
     const { loadTest, view, timing } = this;
-    this.enterStep('checking-target');
-    const target = await quickLocal(`check the target ${describeTarget(spec, loadTest.namespace)}`).checkTarget({
-      loadTest,
-      spec,
-    });
-    if (!target.ok) return this.fail(target.reason);
+    if (!(await this.targetReachable(spec, quickLocal))) return;
 
     this.enterStep('creating-runners');
     view.children = await runnerCreation(`create ${runnersLabel(spec.replicas)}`).createRunners({
@@ -405,6 +395,17 @@ export class Generation {
     const completed = await this.watchRunners(runners, startAtMs, expectedMs);
     if (completed.kind === 'failed') return this.runnerFailed(completed);
     await this.settle(spec, completed);
+  }
+
+  /** Checks the test's target (through `call`); when it cannot be reached, the run ends failed saying why. */
+  private async targetReachable(spec: LoadTestSpec, call: typeof quickCall): Promise<boolean> {
+    this.enterStep('checking-target');
+    const target = await call(`check the target ${describeTarget(spec, this.loadTest.namespace)}`).checkTarget({
+      loadTest: this.loadTest,
+      spec,
+    });
+    if (!target.ok) await this.fail(target.reason);
+    return target.ok;
   }
 
   /**
