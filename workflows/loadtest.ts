@@ -31,10 +31,16 @@ import {
 } from '@temporalio/workflow';
 import { LOADTEST_GONE } from '../activities/types.js';
 import { loadTestDetails, loadTestSummary } from '../src/loadtest/describe.js';
-import { headlineNumbers, withRunRecord, type RunRecord, type RunVerdict } from '../src/loadtest/run-history.js';
+import {
+  DEFAULT_HISTORY_LIMIT,
+  headlineNumbers,
+  withRunRecord,
+  type RunRecord,
+  type RunVerdict,
+} from '../src/loadtest/run-history.js';
 import { loadTestSearchAttributes } from '../src/loadtest/search-attributes.js';
 import { loadTestWorkflowId } from '../src/loadtest/workflow-id.js';
-import { DEFAULT_HISTORY_LIMIT, type LoadTestSpec } from '../src/loadtest/spec.js';
+import type { LoadTestSpec } from '../src/loadtest/spec.js';
 import { fanOut, quickCall, scheduleCall } from './activity-options.js';
 import {
   applySpecReplySignal,

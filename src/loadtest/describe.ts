@@ -6,13 +6,8 @@
  */
 import { parseDurationMs } from './duration.js';
 import { percent, requestLine, round1, stagesText } from './format.js';
-import {
-  targetUrl,
-  type LoadTestResults,
-  type LoadTestSpec,
-  type LoadTestState,
-  type ThresholdResult,
-} from './spec.js';
+import { targetUrl } from './target.js';
+import type { LoadTestResults, LoadTestSpec, LoadTestState, ThresholdResult } from './spec.js';
 import { secretUses } from './secrets.js';
 import { thresholdMessage, thresholdTexts } from './thresholds.js';
 import type { LoadTestRef } from './workflow-id.js';

@@ -4,6 +4,9 @@
  */
 import type { LoadTestResults } from './spec.js';
 
+/** `.status.history` keeps this many runs unless spec.historyLimit says otherwise. */
+export const DEFAULT_HISTORY_LIMIT = 10;
+
 /** How a run ended: its verdict, or cancelled (a newer generation, a delete, or a Replace schedule took over). */
 export type RunVerdict = 'finished' | 'failed' | 'cancelled';
 

@@ -545,8 +545,7 @@ export const LIFECYCLE_MESSAGES = {
 /** What a scheduled run does when the previous one is still running; named as CronJob names it. Default Forbid. */
 export const CONCURRENCY_POLICIES = ['Forbid', 'Replace', 'Allow'] as const;
 export type ConcurrencyPolicy = (typeof CONCURRENCY_POLICIES)[number];
-/** `.status.history` keeps this many runs unless spec.historyLimit says otherwise. */
-export const DEFAULT_HISTORY_LIMIT = 10;
+export { DEFAULT_HISTORY_LIMIT } from './run-history.js';
 export const MAX_HISTORY_LIMIT = 100;
 
 /** What a lost runner does to the run; unset means fail (the CRD's default). */
@@ -620,10 +619,7 @@ export type RunnerSpec = z.infer<typeof runnerSpecSchema>;
 /** A Secret key a LoadTest reads a header or body from (spec.test.headersFrom, bodyFrom). */
 export type SecretKeyRef = z.infer<typeof secretKeyRefSchema>;
 
-/** Where the requests go, as the runners see it: `url`, or the Service's cluster DNS name in `namespace`. */
-export function targetUrl(test: TestSpec, namespace: string): string {
-  return test.url ?? `http://${test.serviceName}.${namespace}.svc:${test.port}${test.path}`;
-}
+export { targetUrl } from './target.js';
 
 export type LoadTestState = 'pending' | 'executing' | 'finished' | 'failed';
 
