@@ -57,6 +57,8 @@ export async function awaitRunners<T>(
   await cache.waitForSync();
   const missingSince = new Map<string, number>();
   const deleted = new Set<string>();
+  /** Runners whose deletion the informer reported, with their last state. */
+  const gone = new Map<string, RunnerState>();
 
   const states = (): Map<string, RunnerState | undefined> => {
     const result = new Map<string, RunnerState | undefined>();
@@ -66,6 +68,8 @@ export async function awaitRunners<T>(
       if (pod !== undefined && pod.metadata?.uid !== undefined) {
         missingSince.delete(name);
         result.set(name, runnerState(pod));
+      } else if (gone.has(name)) {
+        result.set(name, gone.get(name));
       } else if (deleted.has(name)) {
         result.set(name, { kind: 'failed', reason: 'disappeared: its pod was deleted' });
       } else {
@@ -99,16 +103,28 @@ export async function awaitRunners<T>(
     // a burst in at once. One per event made a wait over n runners cost n² state reads: with 1000 simulated runners
     // it was a quarter of the worker's CPU (`npm run bench:operator -- --simulate --replicas 1000 --cpu-prof DIR`).
     let checkQueued: NodeJS.Timeout | undefined;
-    const onPod = (pod: V1Pod) => {
-      if (checkQueued !== undefined || pod.metadata?.namespace !== namespace) return;
-      if (!names.has(pod.metadata.name ?? '')) return;
-      checkQueued = setTimeout(() => {
+    const onPod = (pod: V1Pod, event: 'add' | 'update' | 'delete') => {
+      const name = pod.metadata?.name ?? '';
+      if (pod.metadata?.namespace !== namespace || !names.has(name)) return;
+      // The informer saw it go: its last state stands (a summary it left still counts), or it was deleted. The
+      // decision may come after the cache forgot the pod, and a pod gone from the cache is otherwise only
+      // confirmed gone after missingGraceMs, which a round of the wait can be shorter than.
+      if (event === 'delete') {
+        const last = runnerState(pod);
+        gone.set(
+          name,
+          last.kind === 'succeeded' || last.kind === 'failed' ? last : { kind: 'failed', reason: 'was deleted' },
+        );
+      }
+      checkQueued ??= setTimeout(() => {
         checkQueued = undefined;
         check();
       }, CHECK_COALESCE_MS);
     };
     cleanups.push(() => clearTimeout(checkQueued));
-    for (const event of ['add', 'update', 'delete'] as const) cleanups.push(cache.on(event, onPod));
+    for (const event of ['add', 'update', 'delete'] as const) {
+      cleanups.push(cache.on(event, (pod) => onPod(pod, event)));
+    }
 
     const tick = setInterval(() => {
       const current = states();

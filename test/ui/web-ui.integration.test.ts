@@ -161,7 +161,8 @@ describe('Temporal Web UI', function () {
       }),
     );
     await waitForJsonPath('ld/ui-live', namespace, '{.status.state}', 'executing', 120);
-    await openRun('ui-live');
+    // The run's own workflow takes in the live view; the LoadTest's is told its states.
+    await openRun('ui-live', 'run');
     await openTab('User Metadata');
     await markdownShows('State: executing');
     // The workflow takes in the merged live view every 10 s: reload until the details carry one.
