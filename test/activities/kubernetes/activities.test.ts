@@ -235,12 +235,12 @@ describe('Kubernetes activities', () => {
       });
     });
 
-    it('reports a runner whose pod was deleted behind its back, after checking once', async () => {
+    it('reports a runner whose pod was deleted behind its back (the informer missed it), after checking once', async () => {
       const runners = await createRunners();
       const completed = run(activities.awaitRunnersCompleted, { loadTest, generation: 1, runners });
       const pod = pods.pods.get(runners[0]!)!;
       await pods.delete('default', runners[0]!);
-      cache.remove(pod);
+      cache.forget(pod);
 
       assert.deepEqual(await completed, {
         kind: 'failed',

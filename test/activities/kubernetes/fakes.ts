@@ -204,6 +204,10 @@ export class FakePodCache implements RunnerPodCache {
     this.pods.set(key, pod);
     this.emitter.emit(event, pod);
   }
+  /** Drops a pod without telling subscribers: a cache that missed its deletion. */
+  forget(pod: V1Pod) {
+    this.pods.delete(`${pod.metadata?.namespace}/${pod.metadata?.name}`);
+  }
   remove(pod: V1Pod) {
     this.pods.delete(`${pod.metadata?.namespace}/${pod.metadata?.name}`);
     this.emitter.emit('delete', pod);
